@@ -1,0 +1,3 @@
+from snaproom_gateway.cli import main
+
+main()

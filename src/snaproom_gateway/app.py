@@ -1,0 +1,90 @@
+"""create_app(settings) and the lifespan: what the service holds for its whole life, in order.
+
+Acquired top to bottom, released bottom to top; every release is time-bounded.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import time
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+
+from snaproom_gateway import SERVICE_NAME, __version__
+from snaproom_gateway.health.router import router as health_router
+from snaproom_gateway.infra import database, kafka, migrations, redis
+from snaproom_gateway.logging_setup import configure as configure_logging
+from snaproom_gateway.request_context import RequestIdMiddleware
+from snaproom_gateway.settings import Settings, SettingsError, load_settings
+
+log = logging.getLogger(__name__)
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    settings: Settings = app.state.settings
+    state = app.state
+    state.started_at = time.monotonic()
+    state.health_components = {}
+    async with AsyncExitStack() as stack:
+        state.engine = database.create_engine(settings)
+        stack.push_async_callback(database.dispose, state.engine, 5.0)
+        state.sessionmaker = database.create_sessionmaker(state.engine)
+        if settings.migrate_on_start:
+            await migrations.upgrade(state.engine)
+
+        state.redis = redis.create_clients(settings) if settings.redis_configured else None
+        if state.redis is not None:
+            stack.push_async_callback(redis.close, state.redis)
+
+        state.kafka = kafka.KafkaConnection(settings) if settings.kafka_configured else None
+        if state.kafka is not None:
+            await state.kafka.start()
+            stack.push_async_callback(state.kafka.close)
+
+        log.info("%s %s started (database=%s, cache=%s, events=%s)", SERVICE_NAME, __version__,
+                 "sqlite" if settings.uses_sqlite else "postgresql",
+                 settings.effective_cache_driver,
+                 "kafka" if settings.kafka_configured else "in-process")
+        yield
+        log.info("shutting down")
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or load_settings()
+    configure_logging(settings.log_level)
+    app = FastAPI(
+        title="Snaproom gateway",
+        version=__version__,
+        summary="Backend-for-frontend of the Snaproom app",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=settings.cors_origins,
+        allow_credentials=True,
+        allow_methods=["*"],
+        allow_headers=["*"],
+        expose_headers=["X-Request-ID", "Retry-After", "ETag"],
+    )
+    app.add_middleware(RequestIdMiddleware)
+    app.include_router(health_router)
+    return app
+
+
+def __getattr__(name: str) -> FastAPI:
+    """`uvicorn snaproom_gateway.app:app` builds the app on first access, from the environment."""
+    if name != "app":
+        raise AttributeError(name)
+    try:
+        application = create_app()
+    except SettingsError as exc:
+        print(f"snaproom-gateway: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+    globals()["app"] = application
+    return application

@@ -1,0 +1,40 @@
+"""Tables of the event backbone: the transactional outbox and the consumers' handled-event log."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Index, Integer, LargeBinary, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from snaproom_gateway.orm import Base, utcnow
+from snaproom_gateway.types import BigIntPK, UTCDateTime
+
+
+class OutboxEvent(Base):
+    """An event written in the same transaction as the change it describes; the relay sends it."""
+
+    __tablename__ = "outbox"
+
+    # The sequence gives the publishing order; rows of one key are sent in this order.
+    seq: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    event_id: Mapped[str] = mapped_column(String(36), unique=True)
+    topic: Mapped[str] = mapped_column(String(249))
+    key: Mapped[str | None] = mapped_column(String(255))
+    payload: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (Index("ix_outbox_pending", "sent_at", "seq"),)
+
+
+class ProcessedEvent(Base):
+    """Which event ids a consumer group has handled, so a redelivery has no second effect."""
+
+    __tablename__ = "processed_events"
+
+    consumer_group: Mapped[str] = mapped_column(String(255), primary_key=True)
+    event_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    processed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -1,0 +1,74 @@
+"""PostgreSQL (asyncpg) or SQLite (aiosqlite) through one pooled SQLAlchemy async engine."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from sqlalchemy import event, text
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+
+from snaproom_gateway.settings import Settings
+
+
+def create_engine(settings: Settings) -> AsyncEngine:
+    """Build the engine; nothing connects until the first checkout, so start-up never blocks."""
+    if settings.uses_sqlite:
+        engine = create_async_engine(
+            settings.database_url,
+            connect_args={"timeout": settings.db_connect_timeout},
+        )
+        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        return engine
+    server_settings = {"application_name": settings.kafka_client_id}
+    if settings.db_statement_timeout_ms:
+        server_settings["statement_timeout"] = str(settings.db_statement_timeout_ms)
+    return create_async_engine(
+        settings.database_url,
+        pool_size=settings.db_pool_size,
+        max_overflow=settings.db_max_overflow,
+        pool_timeout=settings.db_pool_timeout,
+        # A restarted server leaves dead connections in the pool: test each on checkout.
+        pool_pre_ping=True,
+        pool_recycle=1800,
+        connect_args={
+            "timeout": settings.db_connect_timeout,
+            "command_timeout": max(settings.db_statement_timeout_ms / 1000, 1.0) + 1.0,
+            "server_settings": server_settings,
+        },
+    )
+
+
+def _sqlite_pragmas(dbapi_connection, _record) -> None:
+    # WAL lets readers run beside the single writer; the busy timeout waits instead of failing.
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    return async_sessionmaker(engine, expire_on_commit=False)
+
+
+async def ping(engine: AsyncEngine, timeout: float) -> float:
+    """Run SELECT 1; return the round trip in milliseconds. Raises on failure or timeout."""
+    started = time.perf_counter()
+    async with asyncio.timeout(timeout):
+        async with engine.connect() as connection:
+            await connection.execute(text("SELECT 1"))
+    return (time.perf_counter() - started) * 1000
+
+
+async def dispose(engine: AsyncEngine, timeout: float) -> None:
+    try:
+        async with asyncio.timeout(timeout):
+            await engine.dispose()
+    except TimeoutError:
+        pass  # the process is exiting; the server drops the sockets

@@ -1,0 +1,142 @@
+"""Kafka: one aiokafka producer and one admin client per process, connected in the background.
+
+`start()` never waits for the brokers: a supervisor task connects, and reconnects with backoff,
+so the app starts and reports itself degraded while Kafka is away. aiokafka's `stop()` and
+`send_and_wait()` can hang when brokers are gone (aio-libs/aiokafka#1101, #659), so every close
+here is bounded with a timeout.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import ssl
+import time
+from typing import Any
+
+from aiokafka import AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient
+
+from snaproom_gateway.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def client_options(settings: Settings) -> dict[str, Any]:
+    """Connection options shared by producer, admin and consumers (SASL/SSL included)."""
+    options: dict[str, Any] = {
+        "bootstrap_servers": settings.kafka_brokers,
+        "client_id": settings.kafka_client_id,
+        "request_timeout_ms": settings.kafka_request_timeout_ms,
+        "security_protocol": settings.kafka_security_protocol,
+    }
+    if settings.kafka_security_protocol in ("SSL", "SASL_SSL"):
+        options["ssl_context"] = ssl.create_default_context(cafile=settings.kafka_ssl_cafile)
+    if settings.kafka_security_protocol.startswith("SASL"):
+        options.update(
+            sasl_mechanism=settings.kafka_sasl_mechanism,
+            sasl_plain_username=settings.kafka_sasl_username,
+            sasl_plain_password=settings.kafka_sasl_password,
+        )
+    return options
+
+
+def producer_options(settings: Settings) -> dict[str, Any]:
+    # acks=all with idempotence: a retried send is never written twice, and a write is on
+    # min.insync.replicas brokers before it counts as sent. Linger batches the relay's bursts.
+    return client_options(settings) | {
+        "acks": "all",
+        "enable_idempotence": True,
+        "linger_ms": 5,
+        "max_batch_size": 256 * 1024,
+        "compression_type": None,
+    }
+
+
+class KafkaConnection:
+    """The producer and admin client, with a background task that keeps them connected."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.producer: AIOKafkaProducer | None = None
+        self.admin: AIOKafkaAdminClient | None = None
+        self.connected = asyncio.Event()
+        self.last_error: str | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._connect_forever(), name="kafka-connect")
+
+    async def _connect_once(self) -> None:
+        producer = AIOKafkaProducer(**producer_options(self.settings))
+        admin = AIOKafkaAdminClient(**client_options(self.settings))
+        try:
+            async with asyncio.timeout(self.settings.kafka_request_timeout_ms / 1000 + 5):
+                await producer.start()
+                await admin.start()
+        except BaseException:
+            await _bounded(producer.stop(), self.settings.kafka_close_timeout)
+            await _bounded(admin.close(), self.settings.kafka_close_timeout)
+            raise
+        self.producer, self.admin = producer, admin
+
+    async def _connect_forever(self) -> None:
+        delay = 0.5
+        while self.producer is None:
+            try:
+                await self._connect_once()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # any bootstrap failure: retry with backoff
+                self.last_error = f"{type(exc).__name__}: {exc}"
+                log.warning("kafka not reachable (%s); retrying in %.1fs", self.last_error, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 10.0)
+            else:
+                self.last_error = None
+                self.connected.set()
+                log.info("kafka connected: %s", ",".join(self.settings.kafka_brokers))
+
+    async def wait_connected(self, timeout: float) -> bool:
+        try:
+            async with asyncio.timeout(timeout):
+                await self.connected.wait()
+        except TimeoutError:
+            return False
+        return True
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+        timeout = self.settings.kafka_close_timeout
+        if self.producer is not None:
+            await _bounded(self.producer.stop(), timeout)
+        if self.admin is not None:
+            await _bounded(self.admin.close(), timeout)
+        self.producer = self.admin = None
+        self.connected.clear()
+
+
+async def _bounded(awaitable: Any, timeout: float) -> None:
+    try:
+        async with asyncio.timeout(timeout):
+            await awaitable
+    except (TimeoutError, Exception) as exc:  # closing: log and go on, never hang shutdown
+        log.warning("kafka client close did not finish cleanly: %r", exc)
+
+
+async def describe_cluster(connection: KafkaConnection, timeout: float) -> dict[str, Any]:
+    """Brokers and controller as the cluster reports them now. Raises when Kafka is away."""
+    if connection.admin is None:
+        raise ConnectionError(connection.last_error or "kafka is not connected yet")
+    started = time.perf_counter()
+    async with asyncio.timeout(timeout):
+        cluster = await connection.admin.describe_cluster()
+    brokers = cluster.get("brokers", [])
+    return {
+        "brokers": len(brokers),
+        "broker_ids": sorted(b["node_id"] for b in brokers),
+        "controller": cluster.get("controller_id"),
+        "response_time_ms": round((time.perf_counter() - started) * 1000, 1),
+    }

@@ -1,0 +1,148 @@
+"""Redis: a standalone client, or a Sentinel-aware master client plus an optional replica client.
+
+The clients are created once per process. redis-py's `Sentinel.master_for` builds a new pool on
+every call (redis/redis-py#3433), so it is called exactly once here, and the Sentinel's own
+connections are closed on shutdown (redis/redis-py#3201).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from redis.asyncio import Redis
+from redis.asyncio.retry import Retry
+from redis.asyncio.sentinel import Sentinel
+from redis.backoff import ExponentialBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import ReadOnlyError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from snaproom_gateway.settings import Settings
+
+# Measured on loopback (DESIGN.md): with this retry policy a master_for client follows a Sentinel
+# failover on its own, writes stall ~9 s after the kill and at most one call surfaces an error.
+FAILOVER_RETRY_ATTEMPTS = 20
+RETRY_ON = [RedisConnectionError, RedisTimeoutError, ReadOnlyError]
+
+
+@dataclass
+class RedisClients:
+    """What the process holds of Redis for its whole life."""
+
+    master: Redis
+    replica: Redis | None = None
+    sentinel: Sentinel | None = None
+    sentinel_master_name: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def mode(self) -> str:
+        return "sentinel" if self.sentinel is not None else "standalone"
+
+    @property
+    def reader(self) -> Redis:
+        """Where reads may go: the replica when one is configured, else the master."""
+        return self.replica or self.master
+
+
+def _sentinel_address(item: str) -> tuple[str, int]:
+    host, _, port = item.rpartition(":")
+    return host, int(port)
+
+
+def create_clients(settings: Settings) -> RedisClients:
+    """Build the clients. Nothing connects here, so an unreachable Redis cannot block start-up."""
+    common: dict[str, Any] = {
+        "password": settings.redis_password,
+        "db": settings.redis_db,
+        "socket_timeout": settings.redis_socket_timeout,
+        "socket_connect_timeout": settings.redis_connect_timeout,
+        "health_check_interval": 15,
+        "max_connections": settings.redis_max_connections,
+    }
+    if settings.redis_sentinels:
+        retry = Retry(ExponentialBackoff(cap=0.5, base=0.05), FAILOVER_RETRY_ATTEMPTS)
+        sentinel = Sentinel(
+            [_sentinel_address(item) for item in settings.redis_sentinels],
+            min_other_sentinels=0,
+            sentinel_kwargs={
+                "password": settings.redis_sentinel_password,
+                "socket_timeout": settings.redis_socket_timeout,
+                "socket_connect_timeout": settings.redis_connect_timeout,
+            },
+        )
+        master = sentinel.master_for(
+            settings.redis_sentinel_master,
+            retry=retry,
+            retry_on_error=RETRY_ON,
+            **common,
+        )
+        replica = None
+        if settings.redis_replica_reads:
+            replica = sentinel.slave_for(
+                settings.redis_sentinel_master,
+                retry=Retry(ExponentialBackoff(cap=0.2, base=0.02), 2),
+                retry_on_error=[RedisConnectionError, RedisTimeoutError],
+                **common,
+            )
+        return RedisClients(master, replica, sentinel, settings.redis_sentinel_master)
+    if settings.redis_url:
+        client = Redis.from_url(
+            settings.redis_url,
+            socket_timeout=settings.redis_socket_timeout,
+            socket_connect_timeout=settings.redis_connect_timeout,
+            health_check_interval=15,
+            max_connections=settings.redis_max_connections,
+            retry=Retry(ExponentialBackoff(cap=0.2, base=0.02), 2),
+            retry_on_error=[RedisConnectionError, RedisTimeoutError],
+        )
+        return RedisClients(client)
+    client = Redis(
+        host=settings.redis_host or "127.0.0.1",
+        port=settings.redis_port,
+        retry=Retry(ExponentialBackoff(cap=0.2, base=0.02), 2),
+        retry_on_error=[RedisConnectionError, RedisTimeoutError],
+        **common,
+    )
+    return RedisClients(client)
+
+
+async def ping(clients: RedisClients, timeout: float) -> float:
+    """PING the master; return the round trip in milliseconds. Raises on failure or timeout."""
+    started = time.perf_counter()
+    async with asyncio.timeout(timeout):
+        await clients.master.ping()
+    return (time.perf_counter() - started) * 1000
+
+
+async def describe(clients: RedisClients, timeout: float) -> dict[str, Any]:
+    """Facts for the health report: role, replicas, and what the Sentinels say."""
+    facts: dict[str, Any] = {"mode": clients.mode}
+    async with asyncio.timeout(timeout):
+        info = await clients.master.info("replication")
+        facts["role"] = info.get("role")
+        facts["connected_replicas"] = int(info.get("connected_slaves", 0))
+        if clients.sentinel is not None and clients.sentinel_master_name:
+            host, port = await clients.sentinel.discover_master(clients.sentinel_master_name)
+            facts["master"] = f"{host}:{port}"
+            replicas = await clients.sentinel.discover_slaves(clients.sentinel_master_name)
+            facts["replicas"] = [f"{h}:{p}" for h, p in replicas]
+            facts["sentinels"] = len(clients.sentinel.sentinels)
+    return facts
+
+
+async def close(clients: RedisClients, timeout: float = 2.0) -> None:
+    """Close every pool, the Sentinel's own connections included, within a time bound."""
+    closers = [clients.master.aclose()]
+    if clients.replica is not None:
+        closers.append(clients.replica.aclose())
+    if clients.sentinel is not None:
+        closers.append(clients.sentinel.aclose())
+    try:
+        async with asyncio.timeout(timeout):
+            await asyncio.gather(*closers, return_exceptions=True)
+    except TimeoutError:
+        pass

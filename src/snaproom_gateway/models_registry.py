@@ -1,0 +1,7 @@
+"""Imports every model module so `Base.metadata` knows all tables (for Alembic autogenerate)."""
+
+from snaproom_gateway.events import models as _events  # noqa: F401
+from snaproom_gateway.orm import Base
+from snaproom_gateway.users import models as _users  # noqa: F401
+
+metadata = Base.metadata

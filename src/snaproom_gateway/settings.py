@@ -1,0 +1,213 @@
+"""One settings class, read from the environment and an optional `.env`.
+
+Names follow the reference documents (KAFKA_BROKERS, REDIS_HOST, CACHE_DRIVER, ...). With no
+environment at all every value has an embedded default: SQLite, in-process cache, in-process bus.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Literal
+from urllib.parse import urlsplit
+
+from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+DEFAULT_SECRET = "change-me-in-production"
+DEV_ENVS = {"local", "development", "testing"}
+
+HostPortList = Annotated[list[str], NoDecode]
+
+
+class SettingsError(Exception):
+    """Bad configuration, worded as one line per bad setting, naming the variable."""
+
+
+def _split_csv(value: object) -> object:
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    return value
+
+
+def _check_host_port(item: str) -> str:
+    host, sep, port = item.rpartition(":")
+    if not sep or not host:
+        raise ValueError(f"{item!r} is not host:port")
+    if not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValueError(f"{item!r} has no valid port (1-65535)")
+    return item
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False
+    )
+
+    # Application
+    app_env: Literal["local", "development", "testing", "staging", "production"] = "local"
+    log_level: Literal["debug", "info", "warning", "error", "critical"] = "info"
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=1, le=65535)
+    web_concurrency: int = Field(1, ge=1, le=64)
+    shutdown_timeout: float = Field(20.0, gt=0, le=300)
+    secret_key: str = DEFAULT_SECRET
+    cors_origins: Annotated[list[str], NoDecode] = ["http://localhost:3000"]
+    # /api/admin is opened to admins by the auth domain; until then it is off unless enabled.
+    admin_api_enabled: bool = False
+
+    # Database: SQLite file by default, PostgreSQL (asyncpg) in production.
+    database_url: str = "sqlite+aiosqlite:///./snaproom.db"
+    db_pool_size: int = Field(10, ge=1, le=200)
+    db_max_overflow: int = Field(10, ge=0, le=200)
+    db_pool_timeout: float = Field(5.0, gt=0, le=60)
+    db_connect_timeout: float = Field(3.0, gt=0, le=60)
+    db_statement_timeout_ms: int = Field(10_000, ge=0)
+    # SQLite has no server: the embedded mode migrates its file on start.
+    db_migrate_on_start: bool | None = None
+
+    # Redis: standalone (REDIS_URL or REDIS_HOST/PORT) or Sentinel (REDIS_SENTINELS).
+    cache_driver: Literal["memory", "redis"] | None = None
+    redis_url: str | None = None
+    redis_host: str | None = None
+    redis_port: int = Field(6379, ge=1, le=65535)
+    redis_password: str | None = None
+    redis_db: int = Field(0, ge=0, le=15)
+    redis_sentinels: HostPortList = []
+    redis_sentinel_master: str = "snaproom-master"
+    redis_sentinel_password: str | None = None
+    redis_socket_timeout: float = Field(1.0, gt=0, le=30)
+    redis_connect_timeout: float = Field(1.0, gt=0, le=30)
+    redis_max_connections: int = Field(64, ge=1, le=10_000)
+    redis_replica_reads: bool = True
+
+    # Kafka: no brokers means the in-process event bus.
+    kafka_brokers: HostPortList = []
+    kafka_client_id: str = "snaproom-gateway"
+    kafka_consumer_group_id: str = "snaproom-gateway"
+    kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = (
+        "PLAINTEXT"
+    )
+    kafka_sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] = "PLAIN"
+    kafka_sasl_username: str | None = None
+    kafka_sasl_password: str | None = None
+    kafka_ssl_cafile: str | None = None
+    kafka_request_timeout_ms: int = Field(5_000, ge=500, le=120_000)
+    kafka_close_timeout: float = Field(5.0, gt=0, le=60)
+    kafka_replication_factor: int = Field(3, ge=1, le=10)
+
+    # Health probes: each has this bound, so a health call never hangs on a dead server.
+    health_probe_timeout: float = Field(1.5, gt=0, le=10)
+
+    _split = field_validator("cors_origins", "redis_sentinels", "kafka_brokers", mode="before")(
+        classmethod(lambda cls, v: _split_csv(v))
+    )
+
+    @field_validator("redis_sentinels", "kafka_brokers")
+    @classmethod
+    def _host_ports(cls, value: list[str]) -> list[str]:
+        return [_check_host_port(item) for item in value]
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url(cls, value: str) -> str:
+        scheme = value.split("://", 1)[0] if "://" in value else ""
+        # Accept the URLs people paste from elsewhere and pick the async driver for them.
+        aliases = {"postgres": "postgresql+asyncpg", "postgresql": "postgresql+asyncpg",
+                   "sqlite": "sqlite+aiosqlite"}
+        if scheme in aliases:
+            value = aliases[scheme] + value[len(scheme):]
+            scheme = aliases[scheme]
+        if scheme not in ("postgresql+asyncpg", "sqlite+aiosqlite"):
+            raise ValueError(
+                "must start with postgresql+asyncpg:// or sqlite+aiosqlite:// "
+                f"(got scheme {scheme or 'none'!r})"
+            )
+        if scheme.startswith("postgresql"):
+            parts = urlsplit(value)
+            try:
+                parts.port  # noqa: B018 - raises on a non-numeric port
+            except ValueError as exc:
+                raise ValueError(f"has a bad port: {exc}") from None
+            if not parts.hostname or not parts.path.strip("/"):
+                raise ValueError("needs a host and a database name")
+        return value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_url(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        parts = urlsplit(value)
+        if parts.scheme not in ("redis", "rediss", "unix"):
+            raise ValueError("must start with redis://, rediss:// or unix://")
+        try:
+            parts.port  # noqa: B018
+        except ValueError as exc:
+            raise ValueError(f"has a bad port: {exc}") from None
+        return value
+
+    @model_validator(mode="after")
+    def _production_needs_a_secret(self) -> Settings:
+        if self.app_env not in DEV_ENVS and self.secret_key == DEFAULT_SECRET:
+            raise ValueError("SECRET_KEY must be set outside local/development/testing")
+        return self
+
+    # Derived values: what the process actually runs on.
+
+    @property
+    def uses_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @property
+    def redis_configured(self) -> bool:
+        return bool(
+            self.redis_sentinels or self.redis_url or self.redis_host
+            or self.cache_driver == "redis"
+        )
+
+    @property
+    def effective_cache_driver(self) -> Literal["memory", "redis"]:
+        if self.cache_driver:
+            return self.cache_driver
+        return "redis" if self.redis_configured else "memory"
+
+    @property
+    def kafka_configured(self) -> bool:
+        return bool(self.kafka_brokers)
+
+    @property
+    def migrate_on_start(self) -> bool:
+        if self.db_migrate_on_start is not None:
+            return self.db_migrate_on_start
+        return self.uses_sqlite
+
+
+def _shown_input(field: str, value: object) -> str:
+    """The offending value for the message, with passwords kept out of logs."""
+    if isinstance(value, dict) or any(word in field for word in ("password", "secret")):
+        return ""
+    if isinstance(value, str) and "@" in value and "://" in value:
+        value = re.sub(r"://([^:/@]*):[^@]*@", r"://\1:***@", value)
+    return f" (got {value!r})"
+
+
+def describe_validation_error(error: ValidationError) -> str:
+    """One readable line per bad setting, naming the environment variable."""
+    lines = []
+    for item in error.errors():
+        field = str(item["loc"][0]) if item["loc"] else ""
+        message = item["msg"].removeprefix("Value error, ")
+        if field:
+            shown = _shown_input(field, item.get("input"))
+            lines.append(f"invalid setting {field.upper()}: {message}{shown}")
+        else:
+            lines.append(f"invalid settings: {message}")
+    return "\n".join(lines)
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read settings; raise SettingsError with a readable message when a value is bad."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        raise SettingsError(describe_validation_error(exc)) from None
