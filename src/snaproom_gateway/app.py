@@ -46,6 +46,13 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             await state.kafka.start()
             stack.push_async_callback(state.kafka.close)
 
+        # --- resilience: breakers ---
+
+        # --- cache ---
+
+        # --- events: outbox relay, consumers ---
+
+
         log.info("%s %s started (database=%s, cache=%s, events=%s)", SERVICE_NAME, __version__,
                  "sqlite" if settings.uses_sqlite else "postgresql",
                  settings.effective_cache_driver,
@@ -74,6 +81,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.add_middleware(RequestIdMiddleware)
     app.include_router(health_router)
+    # --- routers of the domains ---
     return app
 
 

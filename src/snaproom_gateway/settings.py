@@ -98,6 +98,15 @@ class Settings(BaseSettings):
     # Health probes: each has this bound, so a health call never hangs on a dead server.
     health_probe_timeout: float = Field(1.5, gt=0, le=10)
 
+    # --- events (outbox, relay, consumers) ---
+
+    # --- cache ---
+
+    # --- resilience (breakers) ---
+
+    # --- domain (auth, rate limits, realtime) ---
+
+
     _split = field_validator("cors_origins", "redis_sentinels", "kafka_brokers", mode="before")(
         classmethod(lambda cls, v: _split_csv(v))
     )
