@@ -15,6 +15,8 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from snaproom_gateway import SERVICE_NAME, __version__
+from snaproom_gateway.events import runtime as events_runtime
+from snaproom_gateway.events.admin_router import router as events_admin_router
 from snaproom_gateway.health.router import router as health_router
 from snaproom_gateway.infra import database, kafka, migrations, redis
 from snaproom_gateway.logging_setup import configure as configure_logging
@@ -51,6 +53,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # --- cache ---
 
         # --- events: outbox relay, consumers ---
+        state.events = await events_runtime.start_events(state, stack)
 
 
         log.info("%s %s started (database=%s, cache=%s, events=%s)", SERVICE_NAME, __version__,
@@ -81,6 +84,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.add_middleware(RequestIdMiddleware)
     app.include_router(health_router)
+    app.include_router(events_admin_router)
     # --- routers of the domains ---
     return app
 
