@@ -9,6 +9,11 @@ from typing import Any, Literal
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.errors import (
+    CoordinatorLoadInProgressError,
+    GroupCoordinatorNotAvailableError,
+    NotCoordinatorForGroupError,
+)
 from aiokafka.structs import OffsetAndMetadata
 
 from snaproom_gateway.events.topics import describe_topics
@@ -81,6 +86,19 @@ async def _bounded(awaitable: Any, timeout: float) -> None:
         pass
 
 
+async def _with_coordinator(call: Any, attempts: int = 10) -> Any:
+    """Retry while the group coordinator is not available: on a fresh cluster the offsets
+    topic is created by the first group request, and elections take a moment after restarts."""
+    for attempt in range(attempts):
+        try:
+            return await call()
+        except (GroupCoordinatorNotAvailableError, NotCoordinatorForGroupError,
+                CoordinatorLoadInProgressError):
+            if attempt == attempts - 1:
+                raise
+            await asyncio.sleep(0.5)
+
+
 async def partitions_of(admin: AIOKafkaAdminClient, topics: list[str]) -> list[TopicPartition]:
     described = await describe_topics(admin, topics)
     missing = [t["topic"] for t in described if t["error_code"] != 0]
@@ -93,7 +111,7 @@ async def partitions_of(admin: AIOKafkaAdminClient, topics: list[str]) -> list[T
 async def group_offsets(admin: AIOKafkaAdminClient, reader: OffsetReader, group_id: str,
                         topics: list[str] | None = None) -> list[dict[str, Any]]:
     """Per partition: committed offset, end offset and lag of one Kafka consumer group."""
-    committed = await admin.list_consumer_group_offsets(group_id)
+    committed = await _with_coordinator(lambda: admin.list_consumer_group_offsets(group_id))
     partitions = sorted(committed, key=lambda tp: (tp.topic, tp.partition))
     if topics:
         wanted = await partitions_of(admin, topics)
@@ -160,7 +178,7 @@ async def reset_offsets(settings: Settings, admin: AIOKafkaAdminClient, reader: 
         if when is None:
             raise ValueError("a timestamp is needed to reset to a time")
         offsets = await reader.offsets_for_time(partitions, when)
-    described = await admin.describe_consumer_groups([group_id])
+    described = await _with_coordinator(lambda: admin.describe_consumer_groups([group_id]))
     state = _group_state(described, group_id)
     if state not in (None, "", "Empty", "Dead"):
         raise RuntimeError(f"group {group_id} is {state}: stop its consumers before resetting "
