@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import socket
 import sys
 import time
 import urllib.error
@@ -77,11 +76,11 @@ def check_endpoint(base_url: str, endpoint: str, timeout: float) -> EndpointResu
         # 503 carries the same JSON body as 200: report its "status" field too.
         body = error.read()
         http_status = error.code
-    except (TimeoutError, socket.timeout):
+    except TimeoutError:
         return EndpointResult(endpoint, None, "timeout", _ms_since(started))
     except (urllib.error.URLError, OSError) as error:
         reason = getattr(error, "reason", error)
-        if isinstance(reason, (TimeoutError, socket.timeout)):
+        if isinstance(reason, TimeoutError):
             return EndpointResult(endpoint, None, "timeout", _ms_since(started))
         return EndpointResult(endpoint, None, f"unreachable ({reason})", _ms_since(started))
     return EndpointResult(endpoint, http_status, _status_field(body), _ms_since(started))
