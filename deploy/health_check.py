@@ -107,7 +107,7 @@ def render_table(results: list[EndpointResult], strict: bool) -> str:
     for row in (header, *rows):
         cells = [
             cell.rjust(width) if column in (1, 3) else cell.ljust(width)
-            for column, (cell, width) in enumerate(zip(row, widths))
+            for column, (cell, width) in enumerate(zip(row, widths, strict=True))
         ]
         lines.append("  ".join(cells).rstrip())
     return "\n".join(lines)
@@ -124,7 +124,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description=(
             "Check every snaproom-gateway health endpoint and print a table of HTTP status, "
-            "reported status and response time. Exits 1 if any endpoint is unhealthy or unreachable."
+            "reported status and response time. "
+            "Exits 1 if any endpoint is unhealthy or unreachable."
         ),
     )
     parser.add_argument(

@@ -22,7 +22,13 @@ EXPECTED_SERVICES = {
 @functools.cache
 def find_compose() -> tuple[str, ...]:
     docker = shutil.which("docker")
-    if docker and subprocess.run([docker, "compose", "version"], capture_output=True, check=False).returncode == 0:
+    if (
+        docker
+        and subprocess.run(
+            [docker, "compose", "version"], capture_output=True, check=False
+        ).returncode
+        == 0
+    ):
         return (docker, "compose")
     docker_compose = shutil.which("docker-compose")
     return (docker_compose,) if docker_compose else ()
@@ -31,18 +37,30 @@ def find_compose() -> tuple[str, ...]:
 def compose_command() -> list[str]:
     command = find_compose()
     if not command:
-        pytest.skip("neither `docker compose` nor `docker-compose` is installed (apt-get install docker-compose)")
+        pytest.skip(
+            "neither `docker compose` nor `docker-compose` is installed (apt-get install docker-compose)"
+        )
     return list(command)
 
 
 def clean_environment() -> dict[str, str]:
     """The caller's shell may export the stack's variables; the tests must not depend on that."""
-    return {key: value for key, value in os.environ.items() if key in {"PATH", "HOME", "LANG", "LC_ALL"}}
+    return {
+        key: value for key, value in os.environ.items() if key in {"PATH", "HOME", "LANG", "LC_ALL"}
+    }
 
 
 def run_config(env_file: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [*compose_command(), "--env-file", str(env_file), "-f", str(ROOT / "compose.yaml"), "config", *args],
+        [
+            *compose_command(),
+            "--env-file",
+            str(env_file),
+            "-f",
+            str(ROOT / "compose.yaml"),
+            "config",
+            *args,
+        ],
         cwd=ROOT,
         env=clean_environment(),
         capture_output=True,

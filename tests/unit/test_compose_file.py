@@ -88,7 +88,9 @@ def test_no_zookeeper_anywhere_because_kafka_4_runs_kraft_only():
 
 
 def test_images_are_the_official_ones_at_supported_versions(services):
-    postgres_major = int(re.fullmatch(r"postgres:(\d+)(?:[.-].*)?", services["postgres"]["image"]).group(1))
+    postgres_major = int(
+        re.fullmatch(r"postgres:(\d+)(?:[.-].*)?", services["postgres"]["image"]).group(1)
+    )
     assert postgres_major >= 15
     for name in ("redis-master", "redis-replica", *SENTINELS):
         assert services[name]["image"] == "redis:7-alpine", name
@@ -118,7 +120,10 @@ def test_every_long_running_service_has_a_healthcheck_and_restarts(services, nam
 
 @pytest.mark.parametrize(
     ("name", "command"),
-    [("migrate", ["snaproom-gateway", "migrate"]), ("topics", ["snaproom-gateway", "topics", "ensure"])],
+    [
+        ("migrate", ["snaproom-gateway", "migrate"]),
+        ("topics", ["snaproom-gateway", "topics", "ensure"]),
+    ],
 )
 def test_one_shot_services_run_the_gateway_cli_once(services, name, command):
     service = services[name]
@@ -130,7 +135,9 @@ def test_one_shot_services_run_the_gateway_cli_once(services, name, command):
 
 def test_migrate_waits_for_postgres_and_topics_for_every_broker(services):
     assert services["migrate"]["depends_on"] == {"postgres": {"condition": "service_healthy"}}
-    assert services["topics"]["depends_on"] == {name: {"condition": "service_healthy"} for name in BROKERS}
+    assert services["topics"]["depends_on"] == {
+        name: {"condition": "service_healthy"} for name in BROKERS
+    }
 
 
 # --- gateway --------------------------------------------------------------------------------
@@ -169,7 +176,9 @@ def test_gateway_is_configured_for_every_backend(services):
     assert settings["DATABASE_URL"].startswith("postgresql+asyncpg://")
     assert "@postgres:5432/" in settings["DATABASE_URL"]
     assert settings["CACHE_DRIVER"] == "redis"
-    assert settings["REDIS_SENTINELS"] == ",".join(f"{name}:{port}" for name, port in SENTINELS.items())
+    assert settings["REDIS_SENTINELS"] == ",".join(
+        f"{name}:{port}" for name, port in SENTINELS.items()
+    )
     assert settings["REDIS_SENTINEL_MASTER"] == "snaproom-master"
     assert settings["KAFKA_BROKERS"] == ",".join(f"{name}:9092" for name in BROKERS)
     assert settings["KAFKA_SECURITY_PROTOCOL"] == "PLAINTEXT"
@@ -185,7 +194,10 @@ def test_redis_master_and_replica_require_auth_from_the_password_variable(servic
     for name in ("redis-master", "redis-replica"):
         service = services[name]
         assert service["entrypoint"][-1].endswith("/redis-server.sh")
-        assert REQUIRED_VARIABLE.match(env(service)["REDIS_PASSWORD"]).group("name") == "REDIS_PASSWORD"
+        assert (
+            REQUIRED_VARIABLE.match(env(service)["REDIS_PASSWORD"]).group("name")
+            == "REDIS_PASSWORD"
+        )
         assert "REDISCLI_AUTH" in healthcheck_text(service)
 
 
@@ -219,7 +231,10 @@ def test_three_sentinels_share_master_quorum_and_timeouts(services):
         assert settings["SENTINEL_PORT"] == str(port)
         assert settings["SENTINEL_ANNOUNCE_HOST"] == name
         assert REQUIRED_VARIABLE.match(settings["REDIS_PASSWORD"]).group("name") == "REDIS_PASSWORD"
-        assert REQUIRED_VARIABLE.match(settings["REDIS_SENTINEL_PASSWORD"]).group("name") == "REDIS_SENTINEL_PASSWORD"
+        assert (
+            REQUIRED_VARIABLE.match(settings["REDIS_SENTINEL_PASSWORD"]).group("name")
+            == "REDIS_SENTINEL_PASSWORD"
+        )
         assert services[name]["entrypoint"][-1].endswith("/redis-sentinel.sh")
         assert "ckquorum" in healthcheck_text(services[name])
 
@@ -249,9 +264,13 @@ def test_sentinel_script_writes_every_setting_from_its_variable():
 def test_sentinel_settings_match_the_local_launcher_config(services):
     """deploy/redis/sentinel.conf (the no-Docker stack) must monitor the same master with the same quorum."""
     if not LOCAL_SENTINEL_CONF_PATH.exists():
-        pytest.skip("deploy/redis/sentinel.conf (the local launcher's template) is not in this tree")
+        pytest.skip(
+            "deploy/redis/sentinel.conf (the local launcher's template) is not in this tree"
+        )
     monitor = re.search(
-        r"^\s*sentinel\s+monitor\s+(\S+)\s+\S+\s+\S+\s+(\S+)", LOCAL_SENTINEL_CONF_PATH.read_text(), re.MULTILINE
+        r"^\s*sentinel\s+monitor\s+(\S+)\s+\S+\s+\S+\s+(\S+)",
+        LOCAL_SENTINEL_CONF_PATH.read_text(),
+        re.MULTILINE,
     )
     assert monitor, "no `sentinel monitor` line in deploy/redis/sentinel.conf"
     settings = env(services["redis-sentinel-1"])
@@ -298,7 +317,10 @@ def test_brokers_form_one_quorum_of_three_voters(services):
 
 def test_min_insync_replicas_tolerates_one_broker_down(services):
     settings = env(services["kafka-1"])
-    replication, min_isr = int(settings["KAFKA_DEFAULT_REPLICATION_FACTOR"]), int(settings["KAFKA_MIN_INSYNC_REPLICAS"])
+    replication, min_isr = (
+        int(settings["KAFKA_DEFAULT_REPLICATION_FACTOR"]),
+        int(settings["KAFKA_MIN_INSYNC_REPLICAS"]),
+    )
     assert replication <= len(BROKERS)
     assert 1 < min_isr < replication
 
@@ -308,20 +330,26 @@ def test_broker_listeners_serve_the_network_and_the_host(services, name):
     settings = env(services[name])
     _, host_port = BROKERS[name]
     listeners = dict(item.split("://") for item in settings["KAFKA_LISTENERS"].split(","))
-    advertised = dict(item.split("://") for item in settings["KAFKA_ADVERTISED_LISTENERS"].split(","))
+    advertised = dict(
+        item.split("://") for item in settings["KAFKA_ADVERTISED_LISTENERS"].split(",")
+    )
     assert advertised["INTERNAL"] == f"{name}:9092"
     assert advertised["EXTERNAL"] == f"localhost:{host_port}"
     assert "CONTROLLER" not in advertised
     external_container_port = int(listeners["EXTERNAL"].rsplit(":", 1)[1])
     assert published_ports(services[name]) == {host_port: external_container_port}
-    protocol_map = dict(item.split(":") for item in settings["KAFKA_LISTENER_SECURITY_PROTOCOL_MAP"].split(","))
+    protocol_map = dict(
+        item.split(":") for item in settings["KAFKA_LISTENER_SECURITY_PROTOCOL_MAP"].split(",")
+    )
     assert set(protocol_map) == set(listeners)
     assert settings["KAFKA_INTER_BROKER_LISTENER_NAME"] in listeners
 
 
 def test_kafka_ui_sees_all_brokers_behind_a_login_form(services):
     settings = env(services["kafka-ui"])
-    assert settings["KAFKA_CLUSTERS_0_BOOTSTRAPSERVERS"] == env(services["gateway"])["KAFKA_BROKERS"]
+    assert (
+        settings["KAFKA_CLUSTERS_0_BOOTSTRAPSERVERS"] == env(services["gateway"])["KAFKA_BROKERS"]
+    )
     assert settings["AUTH_TYPE"] == "LOGIN_FORM"
     assert settings["SPRING_SECURITY_USER_NAME"]
     assert REQUIRED_VARIABLE.match(settings["SPRING_SECURITY_USER_PASSWORD"])
@@ -334,7 +362,9 @@ def test_every_secret_is_a_required_variable_without_a_default(services):
     for name, service in services.items():
         for key, value in env(service).items():
             if re.search(r"PASSWORD|SECRET", key):
-                assert REQUIRED_VARIABLE.match(value), f"{name}.{key} must be ${{VAR:?message}}, got {value!r}"
+                assert REQUIRED_VARIABLE.match(value), (
+                    f"{name}.{key} must be ${{VAR:?message}}, got {value!r}"
+                )
     database_url = env(services["gateway"])["DATABASE_URL"]
     assert "${POSTGRES_PASSWORD:?" in database_url
 
@@ -342,7 +372,9 @@ def test_every_secret_is_a_required_variable_without_a_default(services):
 def test_env_example_defines_every_variable_compose_reads():
     referenced = set(re.findall(r"\$\{([A-Z0-9_]+)", COMPOSE_PATH.read_text().split("\n# ----")[0]))
     defined = {
-        line.split("=", 1)[0] for line in ENV_EXAMPLE_PATH.read_text().splitlines() if re.match(r"^[A-Z0-9_]+=", line)
+        line.split("=", 1)[0]
+        for line in ENV_EXAMPLE_PATH.read_text().splitlines()
+        if re.match(r"^[A-Z0-9_]+=", line)
     }
     assert referenced - defined == set()
 

