@@ -655,30 +655,31 @@ class Stack:
     # -- redis
 
     def _current_redis_master(self) -> int | None:
-        """Port of the Redis node that is master now: what Sentinels say if that node answers as
-        master, else any running node that says it is master."""
+        """Port of the Redis master now. Sentinels are the authority when any answers (even if
+        that node is down: they will fail over, or it is being restarted); otherwise a running
+        node that reports role:master; otherwise None."""
         port = self.redis_master_port()
-        cands = ([port] if port else []) + [self.ports[n] for n in REDIS_NODES]
-        for p in cands:
-            try:
-                if redis_info(p).get("role") == "master":
-                    return p
-            except Exception:
-                continue
+        if port is not None:
+            return port
+        for n in REDIS_NODES:
+            with contextlib.suppress(Exception):
+                if redis_info(self.ports[n]).get("role") == "master":
+                    return self.ports[n]
         return None
 
     def _start_redis(self, name: str) -> None:
+        """Start a Redis node from its template. Role: what the Sentinels say (the master they
+        know restarts as master, the other as its replica), so an old master restarted after a
+        failover comes back as a replica of the new one; with no Sentinel and no running master,
+        the template's role (redis-master master, redis-replica replica of redis-master)."""
         d = self.state_dir / name
         d.mkdir(parents=True, exist_ok=True)
         port = self.ports[name]
         master = self._current_redis_master()
-        overrides = [("port", str(port)), ("dir", str(d)), ("pidfile", str(d / "redis.pid")), ("logfile", '""')]
-        if master is not None and master != port:
-            overrides.append(("replicaof", f"127.0.0.1 {master}"))
-        elif master is None and name != "redis-master":
-            overrides.append(("replicaof", f"127.0.0.1 {self.ports['redis-master']}"))
-        else:
-            overrides.append(("replicaof", "no one"))
+        if master is None:
+            master = self.ports["redis-master"]
+        overrides = [("port", str(port)), ("dir", str(d)), ("pidfile", str(d / "redis.pid")), ("logfile", '""'),
+                     ("replicaof", "no one" if master == port else f"127.0.0.1 {master}")]
         tpl = (DEPLOY / "redis" / f"{name}.conf").read_text()
         conf = d / "redis.conf"
         conf.write_text(_apply_overrides(tpl, overrides))
