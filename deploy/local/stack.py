@@ -297,10 +297,13 @@ def _ensure_pg_os_user() -> tuple[int, int] | None:
     try:
         pw = pwd.getpwnam(PG_OS_USER)
     except KeyError:
-        subprocess.run(["useradd", "--system", "--no-create-home", "--home-dir", "/nonexistent",
-                        "--shell", "/usr/sbin/nologin", "--user-group", PG_OS_USER],
-                       check=True, capture_output=True)
-        pw = pwd.getpwnam(PG_OS_USER)
+        r = subprocess.run(["useradd", "--system", "--no-create-home", "--home-dir", "/nonexistent",
+                            "--shell", "/usr/sbin/nologin", "--user-group", PG_OS_USER],
+                           capture_output=True, text=True)
+        try:  # another stack may have created it meanwhile
+            pw = pwd.getpwnam(PG_OS_USER)
+        except KeyError:
+            raise StackError(f"useradd {PG_OS_USER} failed: {r.stderr.strip()}") from None
     return pw.pw_uid, pw.pw_gid
 
 
