@@ -22,7 +22,7 @@ def embedded_settings(tmp_path, monkeypatch) -> Settings:
 
 
 @pytest.fixture
-def stack_settings(stack_env: dict[str, str]) -> Settings:
+def stack_settings(stack_env: dict[str, str]) -> Settings:  # noqa: F811 - a fixture named as its parameter
     """Settings pointing at the real PostgreSQL, Redis Sentinel and Kafka of the harness."""
     return Settings(
         _env_file=None,
