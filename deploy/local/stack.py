@@ -298,10 +298,13 @@ def _ensure_pg_os_user() -> tuple[int, int] | None:
     try:
         pw = pwd.getpwnam(PG_OS_USER)
     except KeyError:
-        subprocess.run(["useradd", "--system", "--no-create-home", "--home-dir", "/nonexistent",
-                        "--shell", "/usr/sbin/nologin", "--user-group", PG_OS_USER],
-                       check=True, capture_output=True)
-        pw = pwd.getpwnam(PG_OS_USER)
+        r = subprocess.run(["useradd", "--system", "--no-create-home", "--home-dir", "/nonexistent",
+                            "--shell", "/usr/sbin/nologin", "--user-group", PG_OS_USER],
+                           capture_output=True, text=True)
+        try:  # another stack may have created it meanwhile
+            pw = pwd.getpwnam(PG_OS_USER)
+        except KeyError:
+            raise StackError(f"useradd {PG_OS_USER} failed: {r.stderr.strip()}") from None
     return pw.pw_uid, pw.pw_gid
 
 
@@ -656,30 +659,31 @@ class Stack:
     # -- redis
 
     def _current_redis_master(self) -> int | None:
-        """Port of the Redis node that is master now: what Sentinels say if that node answers as
-        master, else any running node that says it is master."""
+        """Port of the Redis master now. Sentinels are the authority when any answers (even if
+        that node is down: they will fail over, or it is being restarted); otherwise a running
+        node that reports role:master; otherwise None."""
         port = self.redis_master_port()
-        cands = ([port] if port else []) + [self.ports[n] for n in REDIS_NODES]
-        for p in cands:
-            try:
-                if redis_info(p).get("role") == "master":
-                    return p
-            except Exception:
-                continue
+        if port is not None:
+            return port
+        for n in REDIS_NODES:
+            with contextlib.suppress(Exception):
+                if redis_info(self.ports[n]).get("role") == "master":
+                    return self.ports[n]
         return None
 
     def _start_redis(self, name: str) -> None:
+        """Start a Redis node from its template. Role: what the Sentinels say (the master they
+        know restarts as master, the other as its replica), so an old master restarted after a
+        failover comes back as a replica of the new one; with no Sentinel and no running master,
+        the template's role (redis-master master, redis-replica replica of redis-master)."""
         d = self.state_dir / name
         d.mkdir(parents=True, exist_ok=True)
         port = self.ports[name]
         master = self._current_redis_master()
-        overrides = [("port", str(port)), ("dir", str(d)), ("pidfile", str(d / "redis.pid")), ("logfile", '""')]
-        if master is not None and master != port:
-            overrides.append(("replicaof", f"127.0.0.1 {master}"))
-        elif master is None and name != "redis-master":
-            overrides.append(("replicaof", f"127.0.0.1 {self.ports['redis-master']}"))
-        else:
-            overrides.append(("replicaof", "no one"))
+        if master is None:
+            master = self.ports["redis-master"]
+        overrides = [("port", str(port)), ("dir", str(d)), ("pidfile", str(d / "redis.pid")), ("logfile", '""'),
+                     ("replicaof", "no one" if master == port else f"127.0.0.1 {master}")]
         tpl = (DEPLOY / "redis" / f"{name}.conf").read_text()
         conf = d / "redis.conf"
         conf.write_text(_apply_overrides(tpl, overrides))
@@ -736,8 +740,10 @@ class Stack:
                f"-Dkafka.logs.dir={d / 'logs'}", "-cp", cp]
         if not (data / "meta.properties").exists():
             cluster_id = self._read_meta()["kafka_cluster_id"]
-            r = subprocess.run(jvm[:1] + ["-Xmx256m"] + jvm[3:] + ["kafka.tools.StorageTool", "format", "-t", cluster_id,
-                                                                  "-c", str(props), "--ignore-formatted"],
+            # A short-lived tool: C1 only and serial GC start faster on 2 cores.
+            tool = [java, "-Xmx256m", "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", *jvm[6:]]
+            r = subprocess.run(tool + ["kafka.tools.StorageTool", "format", "-t", cluster_id,
+                                       "-c", str(props), "--ignore-formatted"],
                                capture_output=True, text=True, cwd=str(d))
             if r.returncode != 0:
                 raise StackError(f"{name}: kafka storage format failed:\n{r.stdout[-2000:]}{r.stderr[-2000:]}")
