@@ -11,7 +11,7 @@ from sqlalchemy import text
 from snaproom_gateway.events.handlers import handles
 
 
-@handles("user.*", group="it-effects")
+@handles("user.*", group=os.environ.get("IT_EFFECT_GROUP", "it-effects"))
 async def record_effect(envelope, ctx) -> None:
     delay = float(os.environ.get("IT_EFFECT_DELAY", "0"))
     if delay:

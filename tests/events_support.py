@@ -102,7 +102,7 @@ def envelopes_of(records: list[dict[str, Any]], ids: set[str]) -> list[dict[str,
 
 async def wait_for(predicate, timeout: float, interval: float = 0.1) -> None:
     async with asyncio.timeout(timeout):
-        while not await predicate():
+        while not await predicate():  # noqa: ASYNC110 - polling servers' state
             await asyncio.sleep(interval)
 
 

@@ -186,6 +186,8 @@ def consume(
     timeout: Annotated[int | None, typer.Option(
         help="Stop after this many milliseconds without a message (default: run until "
         "SIGINT/SIGTERM).")] = None,
+    batch_size: Annotated[int, typer.Option(
+        min=1, max=10_000, help="Messages handled (and offsets committed) per batch.")] = 500,
 ) -> None:
     """Consume topics as a consumer group and run its handlers (artisan's kafka:consume).
 
@@ -197,7 +199,8 @@ def consume(
 
     settings = settings_or_exit()
     idle = timeout / 1000 if timeout is not None else None
-    result = _run_events(lambda: commands.consume(settings, topics, group, idle_timeout=idle))
+    result = _run_events(lambda: commands.consume(settings, topics, group, idle_timeout=idle,
+                                                      batch_size=batch_size))
     typer.echo(f"stopped: {result['consumed']} consumed, {result['handled']} handled, "
                f"{result['skipped']} already handled, {result['dead_lettered']} dead-lettered "
                f"in {result['seconds']}s", err=True)

@@ -18,7 +18,6 @@ from snaproom_gateway.events.publisher import publish
 from tests.apps import running_app
 from tests.events_support import (
     REPO,
-    clean_db,  # noqa: F401 - fixture
     cli,
     cli_env,
     effects,
@@ -95,7 +94,7 @@ async def test_replay_from_the_beginning_reruns_the_groups_handlers(clean_db, st
     assert len(still) == len(ids) * 2  # already-handled events had no further effect
 
 
-async def test_consume_exits_cleanly_on_sigterm(clean_db, stack_env):
+def test_consume_exits_cleanly_on_sigterm(clean_db, stack_env):
     group = f"cli-term-{uuid.uuid4().hex[:8]}"
     proc = subprocess.Popen(
         [sys.executable, "-m", "snaproom_gateway", "consume", "user-events", "--group", group],

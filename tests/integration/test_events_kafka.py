@@ -14,12 +14,10 @@ from snaproom_gateway.events.publisher import publish
 from snaproom_gateway.users.models import User
 from tests.apps import running_app
 from tests.events_support import (
-    clean_db,  # noqa: F401 - fixture
     effects,
     envelopes_of,
     kafka_settings,
     read_topic,
-    recorder,  # noqa: F401 - fixture
     wait_for,
 )
 

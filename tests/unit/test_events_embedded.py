@@ -35,7 +35,7 @@ def seen():
 
 async def _eventually(predicate, timeout=10.0):
     async with asyncio.timeout(timeout):
-        while not predicate():
+        while not predicate():  # noqa: ASYNC110 - polling handler side effects
             await asyncio.sleep(0.02)
 
 

@@ -56,6 +56,9 @@ class InProcessBus:
                 await dispatcher.handle_batch(batch)
         return [None] * len(rows)
 
+    async def settle(self, pending: list[Any]) -> list[BaseException | None]:
+        return [None] * len(pending)  # the bus never leaves a delivery pending
+
     def health(self) -> dict[str, Any]:
         return {group: {"state": "running", "mode": "in-process", "handled": d.handled,
                         "skipped": d.skipped, "dead_lettered": d.dead_lettered, "lag": 0}

@@ -123,7 +123,7 @@ def _stop_on_signals(stop: Callable[[], None]) -> None:
 
 async def consume(settings: Settings, topics: list[str], group: str, *,
                   idle_timeout: float | None, replay: bool = False,
-                  until_caught_up: bool = False) -> dict[str, Any]:
+                  until_caught_up: bool = False, batch_size: int = 500) -> dict[str, Any]:
     """Run `group`'s handlers (or the echo handler) over `topics` until a signal, the idle
     timeout, or (replay) the end the partitions had at start."""
     import_handler_modules(settings)
@@ -146,7 +146,7 @@ async def consume(settings: Settings, topics: list[str], group: str, *,
 
         runner = KafkaGroupRunner(settings, res.kafka, dispatcher, topics, group_id,
                                   idle_timeout=idle_timeout, until_caught_up=until_caught_up,
-                                  on_batch=report)
+                                  max_records=batch_size, on_batch=report)
         _stop_on_signals(runner.stop)
         handlers = registry.registrations(group)
         progress(f"consuming {', '.join(topics)} as {group_id} with "

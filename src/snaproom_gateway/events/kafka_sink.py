@@ -44,11 +44,8 @@ class KafkaSink:
             return [error] * len(rows)
         results: list[BaseException | None] = [None] * len(rows)
         futures: list[asyncio.Future] = []
-        # The producer expires undeliverable batches after request_timeout_ms; this outer bound
-        # only guards against aiokafka hanging when brokers vanish (aio-libs/aiokafka#1101).
-        bound = self.settings.kafka_request_timeout_ms / 1000 * 2 + 5
         try:
-            async with asyncio.timeout(bound):
+            async with asyncio.timeout(self._bound):
                 for index, row in enumerate(rows):
                     try:
                         futures.append(await producer.send(
@@ -59,12 +56,39 @@ class KafkaSink:
                         for rest in range(index, len(rows)):
                             results[rest] = exc
                         break
-                outcomes = await asyncio.gather(*futures, return_exceptions=True)
-        except TimeoutError as exc:
-            for future in futures:
-                future.cancel()
-            return [exc] * len(rows)
-        for index, outcome in enumerate(outcomes):
-            if isinstance(outcome, BaseException):
-                results[index] = outcome
+                await asyncio.wait(futures)
+        except TimeoutError:
+            pass
+        for index, future in enumerate(futures):
+            results[index] = _outcome(future)
         return results
+
+    async def settle(self, pending: list[PendingDelivery]) -> list[BaseException | None]:
+        """Wait again for deliveries still in the producer from an earlier round."""
+        futures = [p.future for p in pending]
+        if futures:
+            await asyncio.wait(futures, timeout=self._bound)
+        return [_outcome(future) for future in futures]
+
+    @property
+    def _bound(self) -> float:
+        # With enable_idempotence aiokafka never expires a batch: it retries until the brokers
+        # are back. So a delivery still pending after this bound is handed back to the relay as
+        # PendingDelivery and awaited later, never sent a second time (that would duplicate it).
+        return self.settings.kafka_request_timeout_ms / 1000 + 5
+
+
+class PendingDelivery(Exception):
+    """A row the producer holds and keeps retrying: not acknowledged yet, not to be resent."""
+
+    def __init__(self, future: asyncio.Future) -> None:
+        super().__init__("delivery still pending in the producer (brokers unreachable)")
+        self.future = future
+
+
+def _outcome(future: asyncio.Future) -> BaseException | None:
+    if not future.done():
+        return PendingDelivery(future)
+    if future.cancelled():
+        return asyncio.CancelledError("delivery cancelled")
+    return future.exception()

@@ -19,6 +19,7 @@ from typing import Any, Protocol
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from snaproom_gateway.events import outbox
+from snaproom_gateway.events.kafka_sink import PendingDelivery
 from snaproom_gateway.events.outbox import OutboxRow
 from snaproom_gateway.events.wakeup import OUTBOX_CHANNEL, add_waker, remove_waker
 from snaproom_gateway.settings import Settings
@@ -35,7 +36,11 @@ class Sink(Protocol):
         """True when sends can be attempted (connected, topics in place)."""
 
     async def send(self, rows: list[OutboxRow]) -> list[BaseException | None]:
-        """Publish rows in order; one result per row (None = acknowledged)."""
+        """Publish rows in order; one result per row (None = acknowledged, PendingDelivery =
+        still held by the sink, to be settled later)."""
+
+    async def settle(self, pending: list[Any]) -> list[BaseException | None]:
+        """Wait again for deliveries an earlier send left pending."""
 
 
 class OutboxRelay:
@@ -56,6 +61,7 @@ class OutboxRelay:
         self.state = "starting"
         self._stopping = False
         self._waker: Any = None
+        self._inflight: list[tuple[OutboxRow, PendingDelivery]] = []
 
     # -- lifecycle
 
@@ -116,6 +122,8 @@ class OutboxRelay:
 
     async def relay_once(self) -> int:
         """Claim a batch, send it, mark it. Returns rows sent, or -1 when the sink failed."""
+        if self._inflight:
+            return await self._settle_inflight()
         # After a failure probe with one row: a dead broker is not handed thousands of rows.
         limit = 1 if self.failing else self.settings.outbox_batch_size
         async with self.sessionmaker() as session, session.begin():
@@ -123,18 +131,40 @@ class OutboxRelay:
             if not rows:
                 return 0
             results = await self.sink.send(rows)
-            sent = [row.seq for row, error in zip(rows, results, strict=True) if error is None]
-            errors = [(row.seq, error) for row, error in zip(rows, results, strict=True)
-                      if error is not None]
-            await outbox.mark_sent(session, sent)
-            if errors:
-                message = f"{type(errors[0][1]).__name__}: {errors[0][1]}"
-                await outbox.mark_failed(session, [seq for seq, _ in errors], message)
-        self.sent_total += len(sent)
+            await self._mark(session, rows, results)
+        return self._account(rows, results)
+
+    async def _settle_inflight(self) -> int:
+        """Deliveries the producer still holds from an earlier round are awaited, not resent
+        (resending would duplicate them); no new rows are claimed meanwhile, so no key's later
+        event overtakes them."""
+        rows = [row for row, _ in self._inflight]
+        results = await self.sink.settle([pending for _, pending in self._inflight])
+        async with self.sessionmaker() as session, session.begin():
+            await self._mark(session, rows, results)
+        return self._account(rows, results)
+
+    async def _mark(self, session: AsyncSession, rows: list[OutboxRow],
+                    results: list[BaseException | None]) -> None:
+        sent = [row.seq for row, error in zip(rows, results, strict=True) if error is None]
+        failed = [(row.seq, error) for row, error in zip(rows, results, strict=True)
+                  if error is not None]
+        await outbox.mark_sent(session, sent)
+        if failed:
+            error = failed[0][1]
+            await outbox.mark_failed(session, [seq for seq, _ in failed],
+                                     f"{type(error).__name__}: {error}")
+
+    def _account(self, rows: list[OutboxRow], results: list[BaseException | None]) -> int:
+        sent = sum(error is None for error in results)
+        self._inflight = [(row, error) for row, error in zip(rows, results, strict=True)
+                          if isinstance(error, PendingDelivery)]
+        self.sent_total += sent
         if sent:
             self.last_sent_at = datetime.now(UTC)
+        errors = [error for error in results if error is not None]
         if errors:
-            self._failed(message)
+            self._failed(f"{type(errors[0]).__name__}: {errors[0]}")
             return -1
         if self.failing:
             log.info("outbox relay: %s accepts events again", self.sink.name)
