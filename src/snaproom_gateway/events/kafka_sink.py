@@ -1,14 +1,18 @@
 """The relay's Kafka sink: the process's idempotent producer (acks=all), topics ensured first.
 
-Rows are handed to the producer with `send()` (it batches them per partition, linger_ms) and the
-delivery futures gathered, rather than awaiting each send in turn; order per key holds because
-rows are sent in seq order and the idempotent producer keeps order across its retries.
+Rows are grouped per partition (the default partitioner's choice for their key, as `send()`
+would make it) into producer batches handed over with `send_batch()`: far less Python work per
+message than one `send()` future each. Order per key holds: one key maps to one partition, its
+rows go in seq order, and the idempotent producer keeps order across its retries.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from typing import Any
+
+from aiokafka.partitioner import DefaultPartitioner
 
 from snaproom_gateway.events.outbox import OutboxRow
 from snaproom_gateway.events.topics import ensure_topics
@@ -27,6 +31,7 @@ class KafkaSink:
         self.topics_ready = not settings.kafka_ensure_topics
         # Set once the producer is connected and the topics exist: consumers start after it.
         self.ready_event = asyncio.Event()
+        self._partitioner = DefaultPartitioner()
 
     async def ready(self) -> bool:
         if self.kafka.producer is None or self.kafka.admin is None:
@@ -43,25 +48,57 @@ class KafkaSink:
             error = ConnectionError("kafka producer not connected")
             return [error] * len(rows)
         results: list[BaseException | None] = [None] * len(rows)
-        futures: list[asyncio.Future] = []
+        sent: list[tuple[list[int], asyncio.Future]] = []
         try:
             async with asyncio.timeout(self._bound):
-                for index, row in enumerate(rows):
-                    try:
-                        futures.append(await producer.send(
-                            row.topic, row.payload,
-                            key=row.key.encode() if row.key is not None else None))
-                    except Exception as exc:
-                        # Later rows are not sent, so no key's later event overtakes this one.
-                        for rest in range(index, len(rows)):
-                            results[rest] = exc
-                        break
-                await asyncio.wait(futures)
+                plan = await self._plan(producer, rows)
+                for (topic, partition), indices in plan.items():
+                    for chunk, batch in self._batches(producer, rows, indices):
+                        sent.append((chunk, await producer.send_batch(batch, topic,
+                                                                      partition=partition)))
+                await asyncio.wait([future for _, future in sent])
         except TimeoutError:
             pass
-        for index, future in enumerate(futures):
-            results[index] = _outcome(future)
+        except Exception as exc:  # metadata or enqueue failure: whatever was not enqueued fails
+            queued = {i for chunk, _ in sent for i in chunk}
+            for index in range(len(rows)):
+                if index not in queued:
+                    results[index] = exc
+        for chunk, future in sent:
+            outcome = _outcome(future)
+            for index in chunk:
+                results[index] = outcome
         return results
+
+    async def _plan(self, producer: Any, rows: list[OutboxRow]
+                    ) -> dict[tuple[str, int], list[int]]:
+        """Row indices per (topic, partition), in seq order. The partition of a key is the
+        default partitioner's (murmur2 of the key), as send() would pick it."""
+        partitions: dict[str, list[int]] = {}
+        plan: dict[tuple[str, int], list[int]] = {}
+        for index, row in enumerate(rows):
+            if row.topic not in partitions:
+                partitions[row.topic] = sorted(await producer.partitions_for(row.topic))
+            available = partitions[row.topic]
+            key = row.key.encode() if row.key is not None else None
+            partition = self._partitioner(key, available, available)
+            plan.setdefault((row.topic, partition), []).append(index)
+        return plan
+
+    @staticmethod
+    def _batches(producer: Any, rows: list[OutboxRow], indices: list[int]):
+        """Fill producer batches (max_batch_size each) with the rows, in order."""
+        batch, chunk = producer.create_batch(), []
+        for index in indices:
+            row = rows[index]
+            key = row.key.encode() if row.key is not None else None
+            if batch.append(key=key, value=row.payload, timestamp=None) is None:
+                yield chunk, batch
+                batch, chunk = producer.create_batch(), []
+                batch.append(key=key, value=row.payload, timestamp=None)
+            chunk.append(index)
+        if chunk:
+            yield chunk, batch
 
     async def settle(self, pending: list[PendingDelivery]) -> list[BaseException | None]:
         """Wait again for deliveries still in the producer from an earlier round."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from snaproom_gateway.events.models import OutboxEvent
@@ -54,9 +54,15 @@ async def claim(session: AsyncSession, limit: int) -> list[OutboxRow]:
 
 
 async def mark_sent(session: AsyncSession, seqs: list[int]) -> None:
-    if seqs:
-        await session.execute(update(OutboxEvent).where(OutboxEvent.seq.in_(seqs))
-                              .values(sent_at=datetime.now(UTC)))
+    if not seqs:
+        return
+    if session.bind.dialect.name == "postgresql":
+        # One array parameter instead of thousands of IN parameters (compile time dominated).
+        await session.execute(text("UPDATE outbox SET sent_at = now() WHERE seq = ANY(:seqs)"),
+                              {"seqs": seqs})
+        return
+    await session.execute(update(OutboxEvent).where(OutboxEvent.seq.in_(seqs))
+                          .values(sent_at=datetime.now(UTC)))
 
 
 async def mark_failed(session: AsyncSession, seqs: list[int], error: str) -> None:
