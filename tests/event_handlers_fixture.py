@@ -1,5 +1,5 @@
-"""Handler module loaded by tests through EVENTS_HANDLER_MODULES: group `it-effects` writes one
-row per handled user event into it_effects, in the transaction that records the event id."""
+"""Handler module loaded by tests through EVENTS_HANDLER_MODULES: group IT_EFFECT_GROUP writes one
+row per handled event (IT_EFFECT_PATTERN) into it_effects, in the transaction that records the event id."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ from sqlalchemy import text
 from snaproom_gateway.events.handlers import handles
 
 
-@handles("user.*", group=os.environ.get("IT_EFFECT_GROUP", "it-effects"))
+@handles(os.environ.get("IT_EFFECT_PATTERN", "user.*"),
+         group=os.environ.get("IT_EFFECT_GROUP", "it-effects"))
 async def record_effect(envelope, ctx) -> None:
     delay = float(os.environ.get("IT_EFFECT_DELAY", "0"))
     if delay:

@@ -7,6 +7,7 @@ import asyncio
 import os
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -48,20 +49,45 @@ async def clean_db(stack_env):
     return settings
 
 
-async def effects(settings: Settings, group: str) -> list[tuple[str, int | None, int | None]]:
+async def effects(settings: Settings, group: str, ids: list[str] | None = None
+                  ) -> list[tuple[str, int | None, int | None]]:
+    """(event_id, user_id, n) of each effect of `group`, in order; only `ids` when given (a
+    durable group also handles events other tests put on the topic since its last run)."""
     engine = database.create_engine(settings)
     try:
         async with engine.connect() as conn:
             rows = await conn.execute(text("SELECT event_id, user_id, n FROM it_effects "
                                            "WHERE grp = :g ORDER BY id"), {"g": group})
-            return [tuple(r) for r in rows]
+            wanted = set(ids) if ids is not None else None
+            return [tuple(r) for r in rows if wanted is None or r[0] in wanted]
     finally:
         await engine.dispose()
 
 
-async def read_topic(brokers: list[str], topic: str, timeout: float = 10.0
-                     ) -> list[dict[str, Any]]:
-    """Every record of `topic` up to its current end, with partition, offset, key, value."""
+async def topic_ends(brokers: list[str], topic: str) -> dict[int, int]:
+    """The current end offset of each partition (read records after these with read_topic)."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=brokers, group_id=None)
+    await consumer.start()
+    try:
+        await consumer._client.force_metadata_update()
+        parts = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]
+        assert parts, f"topic {topic} has no partitions"
+        return {tp.partition: end for tp, end in (await consumer.end_offsets(parts)).items()}
+    finally:
+        await consumer.stop()
+
+
+async def group_at_end(settings: Settings, group: str, topics: list[str]) -> None:
+    """Start a fresh test group at the topics' end, so it skips what other runs left there."""
+    from snaproom_gateway.events.commands import offsets_reset
+
+    await offsets_reset(settings, group, topics, "latest", None)
+
+
+async def read_topic(brokers: list[str], topic: str, timeout: float = 10.0,
+                     start: dict[int, int] | None = None) -> list[dict[str, Any]]:
+    """Every record of `topic` from `start` (default: the beginning) up to its current end,
+    with partition, offset, key, value."""
     consumer = AIOKafkaConsumer(bootstrap_servers=brokers, group_id=None,
                                 enable_auto_commit=False, auto_offset_reset="earliest")
     await consumer.start()
@@ -72,6 +98,9 @@ async def read_topic(brokers: list[str], topic: str, timeout: float = 10.0
             parts = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]
         consumer.assign(parts)
         await consumer.seek_to_beginning(*parts)
+        for tp in parts:
+            if start and tp.partition in start:
+                consumer.seek(tp, start[tp.partition])
         ends = await consumer.end_offsets(parts)
         out: list[dict[str, Any]] = []
         async with asyncio.timeout(timeout):
@@ -127,7 +156,8 @@ def recorder():
 
     registered = []
 
-    def register(group: str, pattern: str = "user.*"):
+    def register(group: str, pattern: str = "user.*") -> str:
+        group = f"{group}-{uuid.uuid4().hex[:8]}"  # fresh each run: no backlog from others
         async def record(envelope, ctx) -> None:
             await ctx.session().execute(
                 text("INSERT INTO it_effects (grp, event_id, user_id, n) "
@@ -138,7 +168,7 @@ def recorder():
         record.__qualname__ = f"record_{group}"
         registry.handles(pattern, group=group)(record)
         registered.append(record)
-        return record
+        return group
 
     yield register
     for fn in registered:

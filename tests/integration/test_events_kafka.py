@@ -16,8 +16,10 @@ from tests.apps import running_app
 from tests.events_support import (
     effects,
     envelopes_of,
+    group_at_end,
     kafka_settings,
     read_topic,
+    topic_ends,
     wait_for,
 )
 
@@ -43,14 +45,16 @@ async def _write_users(app, count: int, users: int = 4) -> list[str]:
 
 async def test_an_event_written_with_a_domain_change_reaches_kafka_once(clean_db, recorder):
     settings = clean_db
-    recorder("it-once")
+    group = recorder("it-once")
+    await group_at_end(settings, group, ["user-events"])
+    start = await topic_ends(settings.kafka_brokers, "user-events")
     async with running_app(settings) as (app, _):
         ids = await _write_users(app, 40)
 
         async def all_handled():
-            return len(await effects(settings, "it-once")) >= 40
+            return len(await effects(settings, group, ids)) >= 40
         await wait_for(all_handled, 60)
-        records = await read_topic(settings.kafka_brokers, "user-events")
+        records = await read_topic(settings.kafka_brokers, "user-events", start=start)
     found = envelopes_of(records, set(ids))
     assert sorted(e["id"] for e in found) == sorted(ids)  # each id once on the topic
     # One key's events sit on one partition, in the order they were written.
@@ -60,7 +64,7 @@ async def test_an_event_written_with_a_domain_change_reaches_kafka_once(clean_db
     assert set(by_key) == {b"1000", b"1001", b"1002", b"1003"}
     assert all(ns == sorted(ns) for ns in by_key.values())
     assert all(len({e["_partition"] for e in found if e["_key"] == k}) == 1 for k in by_key)
-    done = await effects(settings, "it-once")
+    done = await effects(settings, group, ids)
     assert sorted(e[0] for e in done) == sorted(ids)  # one effect per event
 
 
@@ -83,7 +87,9 @@ async def _true_when(value):
 
 async def test_a_malformed_message_lands_in_the_dlq_and_the_consumer_goes_on(clean_db, recorder):
     settings = clean_db
-    recorder("it-dlq")
+    group = recorder("it-dlq")
+    await group_at_end(settings, group, ["user-events"])
+    dlq_start = await topic_ends(settings.kafka_brokers, "user-events.dlq")
     marker = uuid.uuid4().hex
     async with running_app(settings) as (app, _):
         await wait_for(lambda: _true_when(app.state.events.relay.sink.topics_ready), 60)
@@ -101,13 +107,13 @@ async def test_a_malformed_message_lands_in_the_dlq_and_the_consumer_goes_on(cle
             await session.commit()
 
         async def good_handled():
-            return any(e[0] == good.id for e in await effects(settings, "it-dlq"))
+            return bool(await effects(settings, group, [good.id]))
         await wait_for(good_handled, 60)
-        dlq = await read_topic(settings.kafka_brokers, "user-events.dlq")
+        dlq = await read_topic(settings.kafka_brokers, "user-events.dlq", start=dlq_start)
     ours = [orjson.loads(r["value"]) for r in dlq if marker.encode() in r["value"]]
     groups = {m["group"] for m in ours}
-    assert "it-dlq" in groups
-    mine = [m for m in ours if m["group"] == "it-dlq"]
+    assert group in groups
+    mine = [m for m in ours if m["group"] == group]
     assert len(mine) == 2
     assert any("JSON" in m["error"] or "json" in m["error"] for m in mine)
     assert any("username" in m["error"] for m in mine)
@@ -120,6 +126,7 @@ async def test_two_relays_on_one_database_publish_every_row_once_in_key_order(cl
     settings = kafka_settings({"DATABASE_URL": clean_db.database_url,
                                "KAFKA_BROKERS": ",".join(clean_db.kafka_brokers)},
                               outbox_batch_size=50, events_consumers_enabled=False)
+    start = await topic_ends(settings.kafka_brokers, "user-events")
     async with running_app(settings) as (app_a, _), running_app(settings) as (app_b, _):
         ids = []
         async with app_a.state.sessionmaker() as session:
@@ -134,7 +141,7 @@ async def test_two_relays_on_one_database_publish_every_row_once_in_key_order(cl
                 return await session.scalar(select(func.count()).select_from(OutboxEvent)
                                             .where(OutboxEvent.sent_at.is_(None))) == 0
         await wait_for(drained, 60)
-        records = await read_topic(settings.kafka_brokers, "user-events")
+        records = await read_topic(settings.kafka_brokers, "user-events", start=start)
         sent_by = (app_a.state.events.relay.sent_total, app_b.state.events.relay.sent_total)
     found = envelopes_of(records, set(ids))
     assert len(found) == 600 and len({e["id"] for e in found}) == 600
@@ -147,14 +154,15 @@ async def test_two_relays_on_one_database_publish_every_row_once_in_key_order(cl
 
 async def test_cluster_info_consumers_and_kafka_health_report_brokers_controller_and_lag(
         clean_db, recorder):
-    recorder("it-info")
+    group = recorder("it-info")
     settings = clean_db
+    await group_at_end(settings, group, ["user-events"])
     settings.admin_api_enabled = True
     async with running_app(settings) as (app, client):
-        await _write_users(app, 5)
+        ids = await _write_users(app, 5)
 
         async def handled():
-            return len(await effects(settings, "it-info")) >= 5
+            return len(await effects(settings, group, ids)) >= 5
         await wait_for(handled, 60)
         cluster = (await client.get("/api/admin/kafka/cluster")).json()
         consumers = (await client.get("/api/admin/kafka/consumers")).json()
@@ -164,13 +172,14 @@ async def test_cluster_info_consumers_and_kafka_health_report_brokers_controller
     assert cluster["controller"] in (1, 2, 3)
     assert {"topic": "user-events", "partitions": 6, "replication": 3,
             "under_replicated": 0} in cluster["topics"]
-    group = next(g for g in consumers["groups"] if g["group"] == "snaproom-gateway.it-info")
-    user_parts = [p for p in group["partitions"] if p["topic"] == "user-events"]
+    described = next(g for g in consumers["groups"]
+                     if g["group"] == f"snaproom-gateway.{group}")
+    user_parts = [p for p in described["partitions"] if p["topic"] == "user-events"]
     assert 1 <= len(user_parts) <= 6  # partitions the group has committed on
     assert all(p["lag"] == p["end"] - p["committed"] >= 0 for p in user_parts)
-    assert group["lag"] == sum(p["lag"] for p in group["partitions"])
+    assert described["lag"] == sum(p["lag"] for p in described["partitions"])
     body = health.json()
     assert health.status_code == 200 and body["kafka"]["controller"] in (1, 2, 3)
     assert body["kafka"]["brokers"] == 3 and isinstance(body["kafka"]["total_lag"], int)
-    assert full["components"]["consumers"]["groups"]["it-info"]["state"] == "running"
+    assert full["components"]["consumers"]["groups"][group]["state"] == "running"
     assert full["components"]["outbox"]["sink"] == "kafka"
