@@ -39,17 +39,24 @@ async def claim(session: AsyncSession, limit: int) -> list[OutboxRow]:
         return rows
     # Keys whose earliest pending row is not ours are held by another relay (or an earlier
     # transaction committed late): leave them, and keep every later row of theirs, for now.
+    # ORDER BY seq keeps this on the partial index of unsent rows (no scan of sent rows).
+    ours = {row.seq for row in rows}
+    others = (await session.execute(
+        select(OutboxEvent.seq, OutboxEvent.key)
+        .where(OutboxEvent.sent_at.is_(None), OutboxEvent.seq <= rows[-1].seq)
+        .order_by(OutboxEvent.seq)
+    )).all()
+    first_other: dict[str, int] = {}
+    for seq, key in others:
+        if seq not in ours and key is not None:
+            first_other.setdefault(key, seq)
+    if not first_other:
+        return rows
     ours_first: dict[str | None, int] = {}
     for row in rows:
         ours_first.setdefault(row.key, row.seq)
-    first_pending = dict((await session.execute(
-        select(OutboxEvent.key, func.min(OutboxEvent.seq))
-        .where(OutboxEvent.sent_at.is_(None), OutboxEvent.seq <= rows[-1].seq,
-               OutboxEvent.key.is_not(None))
-        .group_by(OutboxEvent.key)
-    )).all())
     blocked = {key for key, seq in ours_first.items()
-               if key is not None and first_pending.get(key, seq) < seq}
+               if key in first_other and first_other[key] < seq}
     return [row for row in rows if row.key not in blocked]
 
 

@@ -55,7 +55,9 @@ async def publish(session: AsyncSession, event: str, *, user_id: int | None, dat
     if session.bind is not None and session.bind.dialect.name == "postgresql" \
             and not session.info.get(NOTIFIED_KEY):
         # Delivered by PostgreSQL only when this transaction commits; once per transaction.
-        await session.execute(text(f"NOTIFY {OUTBOX_CHANNEL}"))
+        # No autoflush: the rows go in one batch at commit, not one INSERT here.
+        with session.no_autoflush:
+            await session.execute(text(f"NOTIFY {OUTBOX_CHANNEL}"))
         session.info[NOTIFIED_KEY] = True
     return envelope
 
