@@ -90,7 +90,7 @@ async def latency(settings, engine, sessionmaker, kafka, rate: int, seconds: flo
     runner = KafkaGroupRunner(settings, kafka, dispatcher, ["user-events"],
                               kafka_group_id(settings, group), from_latest=True)
     tasks = [asyncio.create_task(relay.run()), asyncio.create_task(runner.run())]
-    while not runner.assignment:
+    while not runner.assignment:  # noqa: ASYNC110 - polling the consumer's state
         await asyncio.sleep(0.1)
     per_tx = 10
     interval = per_tx / rate
@@ -119,7 +119,7 @@ async def latency(settings, engine, sessionmaker, kafka, rate: int, seconds: flo
     _progress(f"publishing {rate} events/s for {seconds:.0f} s ...")
     sent = await produce(seconds)
     deadline = time.monotonic() + 30
-    while len(samples) < sent and time.monotonic() < deadline:
+    while len(samples) < sent and time.monotonic() < deadline:  # noqa: ASYNC110
         await asyncio.sleep(0.1)
     relay.stop()
     runner.stop()

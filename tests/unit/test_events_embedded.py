@@ -47,6 +47,8 @@ async def test_a_published_event_reaches_its_handler_once(embedded_settings, see
             await session.commit()
         await _eventually(lambda: len(seen) == 1)
         assert seen[0].id == envelope.id and seen[0].user_id == 7
+        # The relay marks the row sent right after the handlers ran, in its own transaction.
+        await _eventually(lambda: app.state.events.relay.sent_total == 1)
         async with app.state.sessionmaker() as session:
             row = await session.scalar(select(OutboxEvent))
             assert row.sent_at is not None and row.key == "7"
