@@ -16,6 +16,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from snaproom_gateway.events import outbox
@@ -85,6 +86,7 @@ class OutboxRelay:
 
     async def _loop(self) -> None:
         backoff = 0.2
+        backlog = False
         last_prune = last_stats = 0.0
         while not self._stopping:
             self.signal.clear()
@@ -110,8 +112,13 @@ class OutboxRelay:
                 continue
             backoff = 0.2
             self.state = "running"
-            if sent < self.settings.outbox_batch_size:
-                await self._wait(self.settings.outbox_poll_interval)
+            if sent >= self.settings.outbox_batch_size:
+                backlog = True
+                continue
+            if backlog:
+                backlog = False
+                await self._analyze()
+            await self._wait(self.settings.outbox_poll_interval)
 
     async def _wait(self, timeout: float) -> None:
         with contextlib.suppress(TimeoutError):
@@ -197,6 +204,19 @@ class OutboxRelay:
                 log.info("outbox: pruned %d sent rows", removed)
         except Exception as exc:
             log.warning("outbox prune failed: %r", exc)
+
+    async def _analyze(self) -> None:
+        """Refresh the planner's statistics once a backlog has drained. After a burst (say, a
+        Kafka outage) they still count thousands of pending rows, and PostgreSQL then scans
+        the whole table for each claim instead of the partial index of unsent rows."""
+        if self.engine.dialect.name != "postgresql":
+            return
+        try:
+            async with self.engine.connect() as connection:
+                await connection.execute(text("ANALYZE outbox"))
+                await connection.commit()
+        except Exception as exc:  # statistics only
+            log.debug("ANALYZE outbox failed: %r", exc)
 
     async def _listen(self) -> None:
         """LISTEN for commits of other instances; reconnect with backoff when the server goes."""
