@@ -1,9 +1,9 @@
 """One circuit breaker: closed -> open -> half-open -> closed, on a monotonic (injectable) clock.
 
 Written here rather than taken from purgatory or aiobreaker because neither has what the gateway
-needs (see docs in resilience/README.md): opening on a failure *rate* over a sliding window as well as
-on consecutive failures, a bounded number of concurrent half-open probes, an injectable clock for
-tests, async listeners, and a time bound on every call.
+needs (docs/resilience.md compares them): opening on a failure *rate* over a sliding window as
+well as on consecutive failures, a bounded number of concurrent half-open probes, an injectable
+clock for tests, async listeners, and a time bound on every call.
 
 Only failures that `classify.is_infrastructure_error` accepts count; any other exception (a 404, a
 validation error, a unique violation) means the server answered, so it counts as a success.

@@ -59,7 +59,7 @@ def is_infrastructure_error(exc: BaseException) -> bool:
     if isinstance(exc, _ASYNCPG_INFRA) or isinstance(exc, _REDIS_INFRA):
         return True
     if isinstance(exc, asyncpg.exceptions.InterfaceError):
-        # Only the closed-connection kind; "another operation is in progress" is a bug, not an outage.
+        # Only the closed-connection kind; "another operation is in progress" is a bug.
         return "closed" in str(exc) or "closing" in str(exc)
     if isinstance(exc, kafka_errors.KafkaError):
         return isinstance(exc, _KAFKA_INFRA) or bool(getattr(exc, "retriable", False))

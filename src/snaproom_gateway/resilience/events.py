@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import importlib.util
 import logging
+import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -24,9 +25,11 @@ EVENT_NAMES = {State.OPEN: "system.breaker.opened", State.CLOSED: "system.breake
 
 
 def publisher_available() -> bool:
+    if PUBLISHER_MODULE in sys.modules:
+        return True
     try:
         return importlib.util.find_spec(PUBLISHER_MODULE) is not None
-    except ModuleNotFoundError:
+    except (ModuleNotFoundError, ValueError):
         return False
 
 
