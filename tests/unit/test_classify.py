@@ -58,6 +58,7 @@ def test_outages_are_infrastructure_errors(exc):
     asyncpg.exceptions.InterfaceError("cannot perform operation: another operation is in progress"),
     redis_errors.ResponseError("WRONGTYPE Operation against a key"),
     redis_errors.DataError("Invalid input of type: 'dict'"),
+    redis_errors.AuthenticationError("invalid username-password pair"),
     kafka_errors.MessageSizeTooLargeError(),
 ])
 def test_answers_from_a_working_server_are_not(exc):

@@ -49,6 +49,9 @@ def is_infrastructure_error(exc: BaseException) -> bool:
     """True when `exc` says the server is unreachable, overloaded or failing over."""
     if isinstance(exc, asyncio.CancelledError):
         return False
+    # A wrong password fails every call the same way: a misconfiguration, not an outage.
+    if isinstance(exc, redis_errors.AuthenticationError):
+        return False
     # Builtins first: socket errors and timeouts (asyncio.TimeoutError is TimeoutError).
     if isinstance(exc, (TimeoutError, ConnectionError)):
         return True
