@@ -174,3 +174,25 @@ async def test_a_failing_listener_does_not_break_the_breaker(embedded_settings):
         app.state.breakers["redis"].force(State.OPEN, "test")
         await app.state.breakers.drain()
         assert app.state.breakers["redis"].state == State.OPEN
+
+
+class _DeadRedis:
+    """Stands in for RedisClients in a unit test: its master refuses every call."""
+
+    class master:  # noqa: N801 - shaped like RedisClients.master
+        @staticmethod
+        async def set(*_args, **_kwargs):
+            import redis.exceptions
+
+            raise redis.exceptions.ConnectionError("Error 111 connecting to 127.0.0.1:6379.")
+
+
+async def test_a_failing_redis_call_answers_503_and_counts_once(client_app):
+    app, client = client_app
+    app.state.redis = _DeadRedis()
+    response = await client.post("/t/redis")
+    assert response.status_code == 503
+    assert response.json()["dependency"] == "redis"
+    breaker = app.state.breakers["redis"]
+    assert breaker.totals.failures == 1
+    assert breaker.totals.calls == 1
