@@ -55,7 +55,8 @@ BASE_PORTS = {
     "kafka-2": 9093,
     "kafka-3": 9094,
 }
-KAFKA_CONTROLLER_BASE = 9192  # kafka-N controller listener: 9191 + N
+KAFKA_CONTROLLER_BASE = 19192  # kafka-N controller listener: 19191 + N; far from the client ports, so
+# stacks at port offsets a few hundred apart never collide
 SERVICES = list(BASE_PORTS)  # start order
 REDIS_NODES = ("redis-master", "redis-replica")
 SENTINELS = ("sentinel-1", "sentinel-2", "sentinel-3")
