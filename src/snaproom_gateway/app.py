@@ -21,6 +21,7 @@ from snaproom_gateway.health.router import router as health_router
 from snaproom_gateway.infra import database, kafka, migrations, redis
 from snaproom_gateway.logging_setup import configure as configure_logging
 from snaproom_gateway.request_context import RequestIdMiddleware
+from snaproom_gateway.resilience import setup as resilience_setup
 from snaproom_gateway.settings import Settings, SettingsError, load_settings
 
 log = logging.getLogger(__name__)
@@ -49,6 +50,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             stack.push_async_callback(state.kafka.close)
 
         # --- resilience: breakers ---
+        breakers = resilience_setup.start(state, settings)
+        stack.push_async_callback(breakers.drain)
 
         # --- cache ---
 
@@ -84,6 +87,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.add_middleware(RequestIdMiddleware)
     app.include_router(health_router)
+    resilience_setup.install(app)
     app.include_router(events_admin_router)
     # --- routers of the domains ---
     return app

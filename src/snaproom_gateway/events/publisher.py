@@ -49,6 +49,8 @@ async def publish(session: AsyncSession, event: str, *, user_id: int | None, dat
     envelope = build_envelope(event, user_id=user_id, data=data)
     if key is None and user_id is not None:
         key = str(user_id)
+    elif key is None and isinstance(data.get("dependency"), str):
+        key = data["dependency"]  # system.*: one dependency's opened/closed stay in order
     session.add(OutboxEvent(event_id=envelope.id, topic=spec_for(envelope.event).topic, key=key,
                             payload=envelope.to_bytes(), attempts=0))
     session.info[PENDING_KEY] = True
