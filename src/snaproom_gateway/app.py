@@ -14,12 +14,19 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
-from snaproom_gateway import SERVICE_NAME, __version__
+from snaproom_gateway import (
+    SERVICE_NAME,
+    __version__,
+    handlers_registry,  # noqa: F401 - registers the domain consumers
+)
+from snaproom_gateway.audit.router import router as audit_router
+from snaproom_gateway.auth.router import router as auth_router
 from snaproom_gateway.health.router import router as health_router
-from snaproom_gateway.infra import database, kafka, migrations, redis
+from snaproom_gateway.infra import database, kafka, migrations, ratelimit, redis
 from snaproom_gateway.logging_setup import configure as configure_logging
 from snaproom_gateway.request_context import RequestIdMiddleware
 from snaproom_gateway.settings import Settings, SettingsError, load_settings
+from snaproom_gateway.users.router import router as users_router
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +59,9 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 
         # --- events: outbox relay, consumers ---
 
+        # --- domain: rate limiter (fails open when Redis is down; reported in health) ---
+        state.rate_limiter = ratelimit.RequestLimiter(settings, state.redis)
+        state.health_components["rate_limiter"] = state.rate_limiter.health
 
         log.info("%s %s started (database=%s, cache=%s, events=%s)", SERVICE_NAME, __version__,
                  "sqlite" if settings.uses_sqlite else "postgresql",
@@ -82,6 +92,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(RequestIdMiddleware)
     app.include_router(health_router)
     # --- routers of the domains ---
+    app.include_router(auth_router)
+    app.include_router(users_router)
+    app.include_router(audit_router)
     return app
 
 

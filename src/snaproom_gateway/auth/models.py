@@ -1,4 +1,4 @@
-"""Sessions: one row per login, found by the sha256 of its token (the token itself is never kept)."""
+"""Sessions: one row per login, found by the sha256 of its token (never the token itself)."""
 
 from __future__ import annotations
 
