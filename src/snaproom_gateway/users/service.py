@@ -105,8 +105,11 @@ async def update_profile(session: AsyncSession, user: User, changes: dict[str, A
 
 
 async def create_admin(session: AsyncSession, *, email: str, username: str | None,
-                       password: str | None) -> tuple[User, bool]:
-    """Promote the user with this email to admin, or create one. Returns (user, created)."""
+                       password: str | None) -> tuple[User, str]:
+    """Promote the user with this email to admin, or create one.
+
+    Returns (user, outcome) with outcome created, promoted or unchanged (already an admin).
+    """
     user = await get_by_email(session, email)
     if user is None:
         if not password:
@@ -114,7 +117,7 @@ async def create_admin(session: AsyncSession, *, email: str, username: str | Non
         user = await create(session, email=email, username=username or email.split("@")[0],
                             password=password, role="admin")
         await events.audit(session, "admin_created", user.id, email=user.email, created=True)
-        return user, True
+        return user, "created"
     if user.status != ACTIVE:
         raise ValueError(f"the user with this email is {user.status}, not active")
     if user.role != "admin":
@@ -122,4 +125,5 @@ async def create_admin(session: AsyncSession, *, email: str, username: str | Non
         user.updated_at = datetime.now(UTC)
         await events.user_updated(session, user.id, ["role"])
         await events.audit(session, "admin_created", user.id, email=user.email, created=False)
-    return user, False
+        return user, "promoted"
+    return user, "unchanged"
