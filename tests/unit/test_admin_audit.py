@@ -1,5 +1,6 @@
 """Admin role, the audit consumer and /api/admin/audit on the embedded defaults."""
 
+import asyncio
 import subprocess
 import sys
 
@@ -141,10 +142,10 @@ def test_cli_create_admin_creates_then_promotes_and_validates(tmp_path):
 async def test_a_cli_made_admin_can_sign_in_and_read_the_trail(tmp_path, domain_settings):
     env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path),
            "DATABASE_URL": domain_settings.database_url}
-    result = subprocess.run([sys.executable, "-m", "snaproom_gateway", "users", "create-admin",
-                             "--email", "ops@example.com", "--password-stdin"], env=env,
-                            cwd=tmp_path, input=PASSWORD + "\n", capture_output=True, text=True,
-                            timeout=120)
+    result = await asyncio.to_thread(
+        subprocess.run, [sys.executable, "-m", "snaproom_gateway", "users", "create-admin",
+                         "--email", "ops@example.com", "--password-stdin"], env=env, cwd=tmp_path,
+        input=PASSWORD + "\n", capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     async with running_app(domain_settings) as (_, client):
         login = await client.post("/api/auth/login",
