@@ -27,6 +27,7 @@ from snaproom_gateway.health.router import router as health_router
 from snaproom_gateway.infra import database, kafka, migrations, ratelimit, redis
 from snaproom_gateway.logging_setup import configure as configure_logging
 from snaproom_gateway.request_context import RequestIdMiddleware
+from snaproom_gateway.resilience import setup as resilience_setup
 from snaproom_gateway.settings import Settings, SettingsError, load_settings
 from snaproom_gateway.users.router import router as users_router
 
@@ -56,6 +57,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             stack.push_async_callback(state.kafka.close)
 
         # --- resilience: breakers ---
+        breakers = resilience_setup.start(state, settings)
+        stack.push_async_callback(breakers.drain)
 
         # --- cache ---
 
@@ -97,6 +100,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.add_middleware(RequestIdMiddleware)
     app.include_router(health_router)
+    resilience_setup.install(app)
     # --- routers of the domains ---
     app.include_router(auth_router)
     app.include_router(users_router)
