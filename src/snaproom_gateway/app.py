@@ -5,6 +5,7 @@ Acquired top to bottom, released bottom to top; every release is time-bounded.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import sys
 import time
@@ -15,14 +16,18 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from snaproom_gateway import SERVICE_NAME, __version__
+from snaproom_gateway.audit.router import router as audit_router
+from snaproom_gateway.auth import janitor
+from snaproom_gateway.auth.router import router as auth_router
 from snaproom_gateway.events import runtime as events_runtime
 from snaproom_gateway.events.admin_router import router as events_admin_router
 from snaproom_gateway.health.router import router as health_router
-from snaproom_gateway.infra import database, kafka, migrations, redis
+from snaproom_gateway.infra import database, kafka, migrations, ratelimit, redis
 from snaproom_gateway.logging_setup import configure as configure_logging
 from snaproom_gateway.request_context import RequestIdMiddleware
 from snaproom_gateway.resilience import setup as resilience_setup
 from snaproom_gateway.settings import Settings, SettingsError, load_settings
+from snaproom_gateway.users.router import router as users_router
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +63,13 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # --- events: outbox relay, consumers ---
         state.events = await events_runtime.start_events(state, stack)
 
+        # --- domain: rate limiter (fails open when Redis is down; reported in health) ---
+        state.rate_limiter = ratelimit.RequestLimiter(settings, state.redis)
+        state.health_components["rate_limiter"] = state.rate_limiter.health
+        session_janitor = asyncio.create_task(
+            janitor.purge_forever(state.sessionmaker, settings.session_purge_interval),
+            name="session-janitor")
+        stack.push_async_callback(janitor.stop, session_janitor)
 
         log.info("%s %s started (database=%s, cache=%s, events=%s)", SERVICE_NAME, __version__,
                  "sqlite" if settings.uses_sqlite else "postgresql",
@@ -90,6 +102,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     resilience_setup.install(app)
     app.include_router(events_admin_router)
     # --- routers of the domains ---
+    app.include_router(auth_router)
+    app.include_router(users_router)
+    app.include_router(audit_router)
     return app
 
 

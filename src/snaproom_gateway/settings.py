@@ -52,8 +52,6 @@ class Settings(BaseSettings):
     shutdown_timeout: float = Field(20.0, gt=0, le=300)
     secret_key: str = DEFAULT_SECRET
     cors_origins: Annotated[list[str], NoDecode] = ["http://localhost:3000"]
-    # /api/admin is opened to admins by the auth domain; until then it is off unless enabled.
-    admin_api_enabled: bool = False
 
     # Database: SQLite file by default, PostgreSQL (asyncpg) in production.
     database_url: str = "sqlite+aiosqlite:///./snaproom.db"
@@ -138,7 +136,26 @@ class Settings(BaseSettings):
     metrics_enabled: bool = True
 
     # --- domain (auth, rate limits, realtime) ---
-
+    # Sessions: opaque tokens, durable in the database, cached (Redis) for the hot path.
+    session_ttl: int = Field(7 * 24 * 3600, ge=60, le=90 * 24 * 3600)  # seconds
+    session_cache_ttl: int = Field(3600, ge=1, le=24 * 3600)  # capped by the session's own expiry
+    session_purge_interval: float = Field(3600.0, ge=1, le=7 * 24 * 3600)  # expired rows go
+    # None: Secure everywhere but local/development/testing (plain http on localhost).
+    session_cookie_secure: bool | None = None
+    session_cookie_samesite: Literal["lax", "strict", "none"] = "lax"
+    # Rate limits in the `limits` notation ("10/minute", "100 per hour").
+    rate_limit_enabled: bool = True
+    rate_limit_login: str = "10/minute"
+    rate_limit_signup: str = "5/minute"
+    rate_limit_writes: str = "60/minute"
+    rate_limit_strategy: Literal["moving-window", "sliding-window-counter", "fixed-window"] = (
+        "moving-window"
+    )
+    # The limiter fails open after this bound: a slow Redis must not slow down logins.
+    rate_limit_timeout: float = Field(0.25, gt=0, le=5)
+    # Deletion saga: attempts of the purge steps before the account is restored.
+    user_deletion_max_attempts: int = Field(5, ge=1, le=50)
+    user_deletion_retry_delay: float = Field(0.5, ge=0, le=60)
 
     _split = field_validator("cors_origins", "redis_sentinels", "kafka_brokers",
                              "events_handler_modules", mode="before")(
@@ -189,6 +206,17 @@ class Settings(BaseSettings):
             raise ValueError(f"has a bad port: {exc}") from None
         return value
 
+    @field_validator("rate_limit_login", "rate_limit_signup", "rate_limit_writes")
+    @classmethod
+    def _rate_limit(cls, value: str) -> str:
+        from limits import parse_many
+
+        try:
+            parse_many(value)
+        except ValueError:
+            raise ValueError(f"{value!r} is not a rate limit like '10/minute'") from None
+        return value
+
     @model_validator(mode="after")
     def _production_needs_a_secret(self) -> Settings:
         if self.app_env not in DEV_ENVS and self.secret_key == DEFAULT_SECRET:
@@ -217,6 +245,12 @@ class Settings(BaseSettings):
     @property
     def kafka_configured(self) -> bool:
         return bool(self.kafka_brokers)
+
+    @property
+    def cookie_secure(self) -> bool:
+        if self.session_cookie_secure is not None:
+            return self.session_cookie_secure
+        return self.app_env not in DEV_ENVS
 
     @property
     def migrate_on_start(self) -> bool:

@@ -10,9 +10,9 @@ import importlib
 from snaproom_gateway.settings import Settings
 
 HANDLER_MODULES: list[str] = [
-    # "snaproom_gateway.notifications.handlers",
-    # "snaproom_gateway.audit.handlers",
-    # "snaproom_gateway.cache.handlers",
+    "snaproom_gateway.users.handlers",
+    "snaproom_gateway.audit.handlers",
+    "snaproom_gateway.analytics.handlers",
 ]
 
 

@@ -1,0 +1,36 @@
+"""The error answers routes declare in the OpenAPI schema: always `{"detail": ...}`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel
+
+
+class ErrorDetail(BaseModel):
+    detail: str
+
+
+_DESCRIPTIONS = {
+    400: "Bad request",
+    401: "Not authenticated (no, expired or revoked session)",
+    403: "Admin role required",
+    404: "Not found",
+    409: "Conflict with the current state",
+    429: "Too many requests; see Retry-After and X-RateLimit-*",
+}
+
+
+def error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """`responses=` for a route. 422 is added by FastAPI itself for routes that take input."""
+    answers: dict[int | str, dict[str, Any]] = {}
+    for code in codes:
+        answer: dict[str, Any] = {"model": ErrorDetail, "description": _DESCRIPTIONS[code]}
+        if code == 401:
+            answer["headers"] = {"WWW-Authenticate": {"schema": {"type": "string"}}}
+        if code == 429:
+            answer["headers"] = {name: {"schema": {"type": "integer"}} for name in
+                                 ("Retry-After", "X-RateLimit-Limit", "X-RateLimit-Remaining",
+                                  "X-RateLimit-Reset")}
+        answers[code] = answer
+    return answers

@@ -1,0 +1,18 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+
+class AuditEntryOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    action: str
+    user_id: int | None
+    context: dict[str, Any]
+    correlation_id: str | None
+    occurred_at: datetime
+    recorded_at: datetime

@@ -1,0 +1,85 @@
+"""/api/auth: signup, login, logout, me."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, HTTPException, Request, Response, status
+
+from snaproom_gateway.api_errors import error_responses
+from snaproom_gateway.auth import service
+from snaproom_gateway.auth.dependencies import SESSION_COOKIE, CurrentUser
+from snaproom_gateway.auth.exceptions import InvalidCredentials
+from snaproom_gateway.auth.schemas import AuthOut, LoginIn, SignupIn
+from snaproom_gateway.deps import SessionDep
+from snaproom_gateway.ratelimit import client_ip, rate_limit, rate_limit_headers
+from snaproom_gateway.users import service as users_service
+from snaproom_gateway.users.exceptions import UserExists
+from snaproom_gateway.users.schemas import UserPrivate
+
+router = APIRouter(prefix="/api/auth", tags=["auth"])
+
+
+def _client(request: Request) -> service.Client:
+    return service.Client(ip=client_ip(request), user_agent=request.headers.get("user-agent"))
+
+
+def _set_cookie(request: Request, response: Response, token: str) -> None:
+    settings = request.app.state.settings
+    response.set_cookie(SESSION_COOKIE, token, max_age=settings.session_ttl, path="/",
+                        httponly=True, secure=settings.cookie_secure,
+                        samesite=settings.session_cookie_samesite)
+
+
+def _answer(request: Request, response: Response, signed_in: service.SignedIn) -> AuthOut:
+    _set_cookie(request, response, signed_in.token)
+    user = UserPrivate.model_validate(users_service.snapshot(signed_in.user))
+    return AuthOut(user=user, token=signed_in.token)
+
+
+@router.post("/signup", status_code=status.HTTP_201_CREATED, response_model=AuthOut,
+             summary="Create an account and sign in",
+             responses=error_responses(409, 429),
+             dependencies=[Depends(rate_limit("signup"))])
+async def signup(data: SignupIn, request: Request, response: Response,
+                 session: SessionDep) -> AuthOut:
+    try:
+        signed_in = await service.signup(request.app.state, session, data, _client(request))
+    except UserExists as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(exc),
+                            headers=rate_limit_headers(request)) from None
+    return _answer(request, response, signed_in)
+
+
+@router.post("/login", response_model=AuthOut, summary="Sign in with email and password",
+             responses=error_responses(401, 429),
+             dependencies=[Depends(rate_limit("login"))])
+async def login(data: LoginIn, request: Request, response: Response,
+                session: SessionDep) -> AuthOut:
+    try:
+        signed_in = await service.login(request.app.state, session, data.email, data.password,
+                                        _client(request))
+    except InvalidCredentials as exc:
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, str(exc),
+                            headers={"WWW-Authenticate": "Bearer"} | rate_limit_headers(request)
+                            ) from None
+    return _answer(request, response, signed_in)
+
+
+@router.post("/logout", status_code=status.HTTP_204_NO_CONTENT,
+             summary="End this session on every instance", responses=error_responses(401))
+async def logout(user: CurrentUser, request: Request, session: SessionDep) -> Response:
+    await service.logout(request.app.state, session, user, _client(request))
+    answer = Response(status_code=status.HTTP_204_NO_CONTENT)
+    settings = request.app.state.settings
+    answer.delete_cookie(SESSION_COOKIE, path="/", httponly=True, secure=settings.cookie_secure,
+                         samesite=settings.session_cookie_samesite)
+    return answer
+
+
+@router.get("/me", response_model=UserPrivate, summary="The signed-in user",
+            responses=error_responses(401))
+async def me(user: CurrentUser, request: Request, session: SessionDep) -> UserPrivate:
+    data = await users_service.load_public(request.app.state, session, user.id)
+    if data is None:  # deleted between the session check and now
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "Not authenticated",
+                            headers={"WWW-Authenticate": "Bearer"})
+    return UserPrivate.model_validate(data | {"email": user.email, "role": user.role})

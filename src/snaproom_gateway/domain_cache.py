@@ -1,0 +1,111 @@
+"""The tagged cache as the domains use it: only the contract's methods, never a wire protocol.
+
+`app.state.cache` is the TaggedCache of the cache package. Until that package is merged the
+attribute is absent and every read here is a miss (the database answers). A failing cache is a
+miss too: the cache speeds the service up, it never takes it down.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+
+def cache_of(state: Any) -> Any | None:
+    return getattr(state, "cache", None)
+
+
+async def get(state: Any, key: str) -> bytes | None:
+    cache = cache_of(state)
+    if cache is None:
+        return None
+    try:
+        return await cache.get(key)
+    except Exception as exc:  # a cache outage reads as a miss
+        log.warning("cache get %s failed: %r", key, exc)
+        return None
+
+
+async def set(state: Any, key: str, value: bytes, *, ttl: int,  # noqa: A001 - mirrors the API
+              tags: Iterable[str] = ()) -> None:
+    cache = cache_of(state)
+    if cache is None:
+        return
+    try:
+        await cache.set(key, value, ttl=ttl, tags=tuple(tags))
+    except Exception as exc:
+        log.warning("cache set %s failed: %r", key, exc)
+
+
+async def delete(state: Any, key: str) -> None:
+    """Security deletes (a revoked session): failures are logged loudly, the database rules."""
+    cache = cache_of(state)
+    if cache is None:
+        return
+    try:
+        await cache.delete(key)
+    except Exception as exc:
+        log.error("cache delete %s failed: %r", key, exc)
+
+
+async def invalidate_tags(state: Any, tags: Iterable[str]) -> None:
+    cache = cache_of(state)
+    if cache is None:
+        return
+    try:
+        await cache.invalidate_tags(list(tags))
+    except Exception as exc:
+        log.error("cache invalidate %s failed: %r", list(tags), exc)
+
+
+async def get_user(state: Any, user_id: int) -> bytes | None:
+    cache = cache_of(state)
+    if cache is None:
+        return None
+    try:
+        return await cache.get_user(user_id)
+    except Exception as exc:
+        log.warning("user cache get %s failed: %r", user_id, exc)
+        return None
+
+
+async def cache_user(state: Any, user_id: int, data: dict[str, Any]) -> None:
+    cache = cache_of(state)
+    if cache is None:
+        return
+    try:
+        await cache.cache_user(user_id, data)
+    except Exception as exc:
+        log.warning("user cache set %s failed: %r", user_id, exc)
+
+
+def user_tags(state: Any, user_id: int) -> list[str]:
+    cache = cache_of(state)
+    if cache is not None and hasattr(cache, "user_tags"):
+        return list(cache.user_tags(user_id))
+    return [f"user:{user_id}"]
+
+
+async def get_api_response(state: Any, path: str, params: dict[str, Any]) -> Any | None:
+    cache = cache_of(state)
+    if cache is None:
+        return None
+    try:
+        return await cache.get_api_response(path, params)
+    except Exception as exc:
+        log.warning("api cache get %s failed: %r", path, exc)
+        return None
+
+
+async def cache_api_response(state: Any, path: str, params: dict[str, Any], response: Any, *,
+                             ttl: int, tags: Iterable[str]) -> None:
+    cache = cache_of(state)
+    if cache is None:
+        return
+    try:
+        await cache.cache_api_response(path, params, response, ttl=ttl, tags=tuple(tags))
+    except Exception as exc:
+        log.warning("api cache set %s failed: %r", path, exc)

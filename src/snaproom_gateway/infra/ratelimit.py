@@ -1,0 +1,107 @@
+"""Rate limiting on the `limits` library: in memory, or in Redis with atomic Lua windows.
+
+The Redis storage is built on the process's own master pool (Sentinel-aware, follows failover),
+not on a second client. Every call is bounded by RATE_LIMIT_TIMEOUT; when Redis fails or is slow
+the limiter fails open (the request goes through) and reports it in the health components.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from limits import RateLimitItem, parse
+from limits.aio.storage import MemoryStorage, RedisStorage, Storage
+from limits.aio.strategies import (
+    FixedWindowRateLimiter,
+    MovingWindowRateLimiter,
+    RateLimiter,
+    SlidingWindowCounterRateLimiter,
+)
+
+from snaproom_gateway.infra.redis import RedisClients
+from snaproom_gateway.settings import Settings
+
+log = logging.getLogger(__name__)
+
+KEY_PREFIX = "snaproom:ratelimit"
+STRATEGIES: dict[str, type[RateLimiter]] = {
+    "moving-window": MovingWindowRateLimiter,
+    "sliding-window-counter": SlidingWindowCounterRateLimiter,
+    "fixed-window": FixedWindowRateLimiter,
+}
+
+
+@dataclass(frozen=True)
+class Decision:
+    allowed: bool
+    limit: int
+    remaining: int
+    reset_at: float  # epoch seconds when the window frees a slot
+
+    @property
+    def retry_after(self) -> int:
+        return max(1, int(self.reset_at - time.time() + 0.999))
+
+
+def build_storage(settings: Settings, redis: RedisClients | None) -> Storage:
+    if redis is None:
+        return MemoryStorage()
+    # "redis://" is only the scheme; the pool carries address, password and Sentinel discovery.
+    return RedisStorage("async+redis://", implementation="redispy", key_prefix=KEY_PREFIX,
+                        wrap_exceptions=True, connection_pool=redis.master.connection_pool)
+
+
+class RequestLimiter:
+    """One per process: the configured strategy over the storage, failing open on errors."""
+
+    def __init__(self, settings: Settings, redis: RedisClients | None) -> None:
+        self.settings = settings
+        self.backend = "redis" if redis is not None else "memory"
+        self.storage = build_storage(settings, redis)
+        self.strategy = STRATEGIES[settings.rate_limit_strategy](self.storage)
+        self.failing_open = False
+        self.last_error: str | None = None
+        self.failed_open_count = 0
+        self._items: dict[str, RateLimitItem] = {}
+
+    def item(self, spec: str) -> RateLimitItem:
+        if spec not in self._items:
+            self._items[spec] = parse(spec)
+        return self._items[spec]
+
+    async def hit(self, spec: str, *identifiers: str) -> Decision | None:
+        """Count one request. None means the limiter could not decide and let it through."""
+        item = self.item(spec)
+        try:
+            async with asyncio.timeout(self.settings.rate_limit_timeout):
+                allowed = await self.strategy.hit(item, *identifiers)
+                stats = await self.strategy.get_window_stats(item, *identifiers)
+        except Exception as exc:  # Redis down or slow: fail open, say so in health
+            self.failed_open_count += 1
+            self.last_error = "timed out" if isinstance(exc, TimeoutError) else repr(exc)[:200]
+            if not self.failing_open:
+                log.warning("rate limiter failing open: %s", self.last_error)
+            self.failing_open = True
+            return None
+        if self.failing_open:
+            log.info("rate limiter recovered")
+        self.failing_open = False
+        return Decision(allowed, item.amount, max(stats.remaining, 0), stats.reset_time)
+
+    async def clear(self, spec: str, *identifiers: str) -> None:
+        await self.strategy.clear(self.item(spec), *identifiers)
+
+    def health(self) -> dict[str, Any]:
+        return {
+            "status": "degraded" if self.failing_open else "healthy",
+            "backend": self.backend,
+            "strategy": self.settings.rate_limit_strategy,
+            "enabled": self.settings.rate_limit_enabled,
+            "failing_open": self.failing_open,
+            "failed_open_requests": self.failed_open_count,
+            "last_error": self.last_error,
+        }

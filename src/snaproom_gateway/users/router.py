@@ -1,0 +1,114 @@
+"""/api/users: the list, a profile, and the signed-in user's own profile and deletion."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import orjson
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Response, status
+
+from snaproom_gateway import domain_cache
+from snaproom_gateway.analytics import service as analytics_service
+from snaproom_gateway.api_errors import error_responses
+from snaproom_gateway.auth.dependencies import CurrentUser
+from snaproom_gateway.deps import SessionDep
+from snaproom_gateway.ratelimit import rate_limit
+from snaproom_gateway.users import deletion, events
+from snaproom_gateway.users import service as users_service
+from snaproom_gateway.users.exceptions import DeletionInProgress
+from snaproom_gateway.users.handlers import USERS_LIST_TAG
+from snaproom_gateway.users.schemas import (
+    DeletionAccepted,
+    UserPage,
+    UserPrivate,
+    UserPublic,
+    UserUpdate,
+)
+
+router = APIRouter(prefix="/api/users", tags=["users"])
+
+MAX_ID = 2**63 - 1
+LIST_CACHE_TTL = 300
+writes_limited = Depends(rate_limit("writes", key="user"))
+
+
+@router.get("", response_model=UserPage, summary="Active users, a page at a time (cached)",
+            responses=error_responses(401))
+async def list_users(
+    _user: CurrentUser,
+    request: Request,
+    session: SessionDep,
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+    size: Annotated[int, Query(ge=1, le=100)] = 20,
+) -> Response:
+    state, params = request.app.state, {"page": page, "size": size}
+    cached = await domain_cache.get_api_response(state, "/api/users", params)
+    if cached is not None:
+        body = cached if isinstance(cached, bytes) else orjson.dumps(cached)
+        return Response(body, media_type="application/json", headers={"X-Cache": "HIT"})
+    users, total = await users_service.list_active(session, page, size)
+    answer = UserPage(items=[UserPublic.model_validate(users_service.public_profile(u))
+                             for u in users],
+                      page=page, size=size, total=total)
+    body = answer.model_dump_json().encode()
+    await domain_cache.cache_api_response(state, "/api/users", params, body,
+                                          ttl=LIST_CACHE_TTL, tags=(USERS_LIST_TAG,))
+    return Response(body, media_type="application/json", headers={"X-Cache": "MISS"})
+
+
+@router.get("/{user_id}", response_model=UserPrivate | UserPublic,
+            summary="A profile; its owner also sees email, role and profile_views",
+            responses=error_responses(401, 404))
+async def get_user(
+    user_id: Annotated[int, Path(gt=0, le=MAX_ID)],
+    viewer: CurrentUser,
+    request: Request,
+    session: SessionDep,
+) -> UserPrivate | UserPublic:
+    data = await users_service.load_public(request.app.state, session, user_id)
+    if data is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "User not found")
+    if viewer.id == user_id:
+        views = await analytics_service.views_of(session, user_id)
+        return UserPrivate.model_validate(
+            data | {"email": viewer.email, "role": viewer.role, "profile_views": views})
+    await events.profile_viewed(session, user_id, viewer.id)
+    await session.commit()
+    return UserPublic.model_validate(data)
+
+
+@router.patch("/me", response_model=UserPrivate, summary="Change the signed-in user's profile",
+              responses=error_responses(401, 429), dependencies=[writes_limited])
+async def update_me(changes: UserUpdate, user: CurrentUser, request: Request,
+                    session: SessionDep) -> UserPrivate:
+    fields = changes.changes()
+    if not fields:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT,
+                            "Nothing to update: send at least one of "
+                            + ", ".join(UserUpdate.model_fields))
+    row = await users_service.get(session, user.id)
+    if row is None or row.status != users_service.ACTIVE:
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "Not authenticated",
+                            headers={"WWW-Authenticate": "Bearer"})
+    await users_service.update_profile(session, row, fields)
+    await session.commit()
+    views = await analytics_service.views_of(session, user.id)
+    return UserPrivate.model_validate({**users_service.snapshot(row), "profile_views": views})
+
+
+@router.delete("/me", status_code=status.HTTP_202_ACCEPTED, response_model=DeletionAccepted,
+               summary="Delete the signed-in user's account (a saga; sessions end now)",
+               responses=error_responses(401, 409, 429), dependencies=[writes_limited])
+async def delete_me(user: CurrentUser, request: Request, session: SessionDep,
+                    response: Response) -> DeletionAccepted:
+    row = await users_service.get(session, user.id)
+    if row is None:
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "Not authenticated",
+                            headers={"WWW-Authenticate": "Bearer"})
+    try:
+        await deletion.start(request.app.state, session, row)
+    except DeletionInProgress as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
+    response.delete_cookie("snaproom_session", path="/")
+    return DeletionAccepted(status="deleting",
+                            detail="Sessions are revoked; the account's data is being removed")

@@ -1,0 +1,19 @@
+import pytest
+
+from tests.apps import running_app
+from tests.unit.fake_cache import FakeTaggedCache
+
+
+@pytest.fixture
+def domain_settings(embedded_settings):
+    # Generous limits: the rate limit tests set their own.
+    return embedded_settings.model_copy(update={
+        "rate_limit_login": "1000/minute", "rate_limit_signup": "1000/minute",
+        "rate_limit_writes": "1000/minute", "user_deletion_retry_delay": 0.0})
+
+
+@pytest.fixture
+async def app_client(domain_settings):
+    async with running_app(domain_settings) as (app, client):
+        app.state.cache = FakeTaggedCache()
+        yield app, client
