@@ -15,6 +15,10 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from snaproom_gateway import SERVICE_NAME, __version__
+from snaproom_gateway.cache import invalidation as cache_invalidation  # noqa: F401 - registers
+from snaproom_gateway.cache.builder import build_cache
+from snaproom_gateway.cache.http import CacheFastPath
+from snaproom_gateway.cache.router import router as cache_admin_router
 from snaproom_gateway.health.router import router as health_router
 from snaproom_gateway.infra import database, kafka, migrations, redis
 from snaproom_gateway.logging_setup import configure as configure_logging
@@ -49,6 +53,9 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # --- resilience: breakers ---
 
         # --- cache ---
+        state.cache = build_cache(settings, state.redis)
+        await state.cache.start(prune_interval=settings.cache_prune_interval)
+        stack.push_async_callback(state.cache.close)
 
         # --- events: outbox relay, consumers ---
 
@@ -71,6 +78,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.settings = settings
+    if settings.cache_http_fast_path:
+        # Innermost of the middlewares: cached answers still get CORS and request-id headers.
+        app.add_middleware(CacheFastPath)
     app.add_middleware(
         CORSMiddleware,
         allow_origins=settings.cors_origins,
@@ -81,6 +91,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.add_middleware(RequestIdMiddleware)
     app.include_router(health_router)
+    app.include_router(cache_admin_router)
     # --- routers of the domains ---
     return app
 

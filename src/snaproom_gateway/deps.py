@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
+from snaproom_gateway.cache.tagged import TaggedCache
 from snaproom_gateway.infra.kafka import KafkaConnection
 from snaproom_gateway.infra.redis import RedisClients
 from snaproom_gateway.settings import Settings
@@ -29,6 +30,10 @@ def get_kafka(request: Request) -> KafkaConnection | None:
     return request.app.state.kafka
 
 
+def get_cache(request: Request) -> TaggedCache:
+    return request.app.state.cache
+
+
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     """One session per request; committed by the service that writes, rolled back on error."""
     async with request.app.state.sessionmaker() as session:
@@ -40,3 +45,4 @@ EngineDep = Annotated[AsyncEngine, Depends(get_engine)]
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
 RedisDep = Annotated[RedisClients | None, Depends(get_redis)]
 KafkaDep = Annotated[KafkaConnection | None, Depends(get_kafka)]
+CacheDep = Annotated[TaggedCache, Depends(get_cache)]

@@ -101,6 +101,22 @@ class Settings(BaseSettings):
     # --- events (outbox, relay, consumers) ---
 
     # --- cache ---
+    # CACHE_DRIVER (above) picks memory or redis. The memory driver's bound:
+    cache_memory_max_entries: int = Field(100_000, ge=100, le=10_000_000)
+    # The in-process L1 in front of Redis: bounded, short-lived, coherent through pub/sub.
+    cache_l1_enabled: bool = True
+    cache_l1_max_entries: int = Field(50_000, ge=100, le=10_000_000)
+    cache_l1_ttl: float = Field(10.0, gt=0, le=300)
+    # Every cache call to Redis is bounded by this; after a connection failure Redis is skipped
+    # for the cooldown (reads are misses), so an outage costs no request more than one timeout.
+    cache_redis_timeout: float = Field(0.25, gt=0, le=10)
+    cache_redis_cooldown: float = Field(0.5, ge=0, le=60)
+    # Single flight across instances: the lock's life, and how long others wait for its value.
+    cache_lock_ttl: float = Field(5.0, gt=0, le=120)
+    cache_lock_wait: float = Field(2.0, ge=0, le=120)
+    cache_prune_interval: float = Field(300.0, gt=0, le=86_400)
+    # Serve cacheable public GET routes from the cache before routing (cache/http.py).
+    cache_http_fast_path: bool = True
 
     # --- resilience (breakers) ---
 
