@@ -30,7 +30,7 @@ from typing import Any, Protocol, TypeVar
 
 import orjson
 from redis.asyncio import Redis
-from redis.exceptions import BusyLoadingError, ReadOnlyError, RedisError
+from redis.exceptions import BusyLoadingError, MaxConnectionsError, ReadOnlyError, RedisError
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
@@ -123,8 +123,13 @@ def decode_stored(raw: bytes) -> tuple[bytes, tuple[str, ...]]:
 
 class RedisStore:
     def __init__(self, client: Redis, *, op_timeout: float, cooldown: float,
-                 breaker: Breaker | None = None, instance_id: str | None = None) -> None:
+                 max_in_flight: int = 32, breaker: Breaker | None = None,
+                 instance_id: str | None = None) -> None:
         self.client = client
+        # The Foundation's pool is not a blocking one: past max_connections redis-py raises
+        # "Too many connections" instead of waiting. The cache queues here instead, within
+        # op_timeout, and leaves the rest of the pool to the other users of the client.
+        self._in_flight = asyncio.Semaphore(max_in_flight)
         self.op_timeout = op_timeout
         self.cooldown = cooldown
         self.breaker = breaker
@@ -148,6 +153,9 @@ class RedisStore:
             raise RedisUnavailable(f"cooling down after: {self.last_error}")
         try:
             return await self._bounded(fn)
+        except MaxConnectionsError as exc:  # busy, not down: no cooldown
+            self._failed(exc, outage=False)
+            raise RedisUnavailable(self.last_error) from exc
         except _OUTAGE_ERRORS as exc:
             self._failed(exc, outage=True)
             raise RedisUnavailable(self.last_error) from exc
@@ -157,7 +165,8 @@ class RedisStore:
 
     async def _bounded(self, fn: Callable[[], Awaitable[T]]) -> T:
         async with asyncio.timeout(self.op_timeout):
-            return await fn()
+            async with self._in_flight:
+                return await fn()
 
     def _failed(self, exc: BaseException, *, outage: bool) -> None:
         self.errors += 1

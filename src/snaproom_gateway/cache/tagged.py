@@ -248,10 +248,17 @@ class TaggedCache:
         process share one computation; across instances a short Redis lock makes the others
         wait for the first one's value (and compute themselves if it does not come in time)."""
         key = full_key(key)
-        entry = await self.get_entry(key)
+        entry = self.peek_local(key)
         if entry is not None:
             return entry.value
         task = self._inflight.get(key)
+        if task is None:
+            entry = await self.get_entry(key)
+            if entry is not None:
+                return entry.value
+            # A fill may have started while we read; a fill that already finished is caught
+            # by the re-read under the lock in _fill.
+            task = self._inflight.get(key)
         if task is None:
             task = asyncio.create_task(self._fill(key, factory, ttl, check_tags(tags)))
             self._inflight[key] = task
