@@ -107,10 +107,14 @@ class Settings(BaseSettings):
     cache_l1_enabled: bool = True
     cache_l1_max_entries: int = Field(50_000, ge=100, le=10_000_000)
     cache_l1_ttl: float = Field(10.0, gt=0, le=300)
-    # Every cache call to Redis is bounded by this; after a connection failure Redis is skipped
-    # for the cooldown (reads are misses), so an outage costs no request more than one timeout.
-    cache_redis_timeout: float = Field(0.25, gt=0, le=10)
+    # Every cache call to Redis is bounded by this; after a connection failure (or 3 timeouts in a
+    # row) Redis is skipped for the cooldown: reads are misses, and an outage costs little.
+    cache_redis_timeout: float = Field(0.5, gt=0, le=10)
     cache_redis_cooldown: float = Field(0.5, ge=0, le=60)
+    # Cache calls in flight at once (each holds a pooled connection; more queue, within the
+    # timeout). Redis answers in microseconds: a few connections carry the load, and opening
+    # many at once (Sentinel look-up, AUTH) is what costs.
+    cache_redis_max_in_flight: int = Field(16, ge=1, le=1000)
     # Single flight across instances: the lock's life, and how long others wait for its value.
     cache_lock_ttl: float = Field(5.0, gt=0, le=120)
     cache_lock_wait: float = Field(2.0, ge=0, le=120)

@@ -23,7 +23,9 @@ def build_cache(settings: Settings, redis_clients: RedisClients | None,
     # then keep what it read until its TTL.
     store = RedisStore(redis_clients.master, op_timeout=settings.cache_redis_timeout,
                        cooldown=settings.cache_redis_cooldown,
-                       max_in_flight=max(1, settings.redis_max_connections // 2), breaker=breaker)
+                       max_in_flight=min(settings.cache_redis_max_in_flight,
+                                         max(1, settings.redis_max_connections // 2)),
+                       breaker=breaker)
     local = MemoryStore(settings.cache_l1_max_entries) if settings.cache_l1_enabled else None
     return TaggedCache(local=local, redis=store, l1_ttl=settings.cache_l1_ttl,
                        lock_ttl=settings.cache_lock_ttl, lock_wait=settings.cache_lock_wait)

@@ -45,8 +45,8 @@ from snaproom_gateway.cache.keys import (
 T = TypeVar("T")
 
 # Connection-level failures: Redis is away (or failing over), so skip it for a moment.
-_OUTAGE_ERRORS = (RedisConnectionError, RedisTimeoutError, ReadOnlyError, BusyLoadingError,
-                  OSError, TimeoutError)
+_OUTAGE_ERRORS = (RedisConnectionError, ReadOnlyError, BusyLoadingError, OSError)
+OUTAGE_AFTER_TIMEOUTS = 3
 TAG_GENERATION_TTL_MS = 86_400_000  # a day: far longer than any fill takes
 TAG_SET_GRACE_MS = 60_000           # a tag set outlives its latest member by this much
 
@@ -108,6 +108,10 @@ class RedisUnavailable(Exception):
     """Redis did not answer (down, failing over, timed out, or the breaker is open)."""
 
 
+class _QueueFull(Exception):
+    pass
+
+
 class Breaker(Protocol):
     async def call(self, fn: Callable[[], Awaitable[Any]]) -> Any: ...
 
@@ -129,7 +133,9 @@ class RedisStore:
         # The Foundation's pool is not a blocking one: past max_connections redis-py raises
         # "Too many connections" instead of waiting. The cache queues here instead, within
         # op_timeout, and leaves the rest of the pool to the other users of the client.
+        self.max_in_flight = max_in_flight
         self._in_flight = asyncio.Semaphore(max_in_flight)
+        self._timeouts_in_a_row = 0
         self.op_timeout = op_timeout
         self.cooldown = cooldown
         self.breaker = breaker
@@ -152,9 +158,14 @@ class RedisStore:
         if time.monotonic() < self._down_until:
             raise RedisUnavailable(f"cooling down after: {self.last_error}")
         try:
-            return await self._bounded(fn)
-        except MaxConnectionsError as exc:  # busy, not down: no cooldown
+            result = await self._bounded(fn)
+        except (MaxConnectionsError, _QueueFull) as exc:  # busy, not down: no cooldown
             self._failed(exc, outage=False)
+            raise RedisUnavailable(self.last_error) from exc
+        except (RedisTimeoutError, TimeoutError) as exc:
+            # One slow answer is not an outage; a few in a row (a blackholed server) are.
+            self._timeouts_in_a_row += 1
+            self._failed(exc, outage=self._timeouts_in_a_row >= OUTAGE_AFTER_TIMEOUTS)
             raise RedisUnavailable(self.last_error) from exc
         except _OUTAGE_ERRORS as exc:
             self._failed(exc, outage=True)
@@ -162,17 +173,33 @@ class RedisStore:
         except RedisError as exc:
             self._failed(exc, outage=False)
             raise RedisUnavailable(self.last_error) from exc
+        self._timeouts_in_a_row = 0
+        return result
 
     async def _bounded(self, fn: Callable[[], Awaitable[T]]) -> T:
-        async with asyncio.timeout(self.op_timeout):
-            async with self._in_flight:
+        # Waiting for a slot is bounded apart from the call, so queueing under load is not
+        # mistaken for a server that does not answer.
+        try:
+            async with asyncio.timeout(self.op_timeout):
+                await self._in_flight.acquire()
+        except TimeoutError:
+            raise _QueueFull(f"more than {self.max_in_flight} Redis calls in flight") from None
+        try:
+            async with asyncio.timeout(self.op_timeout):
                 return await fn()
+        finally:
+            self._in_flight.release()
 
     def _failed(self, exc: BaseException, *, outage: bool) -> None:
         self.errors += 1
         self.last_error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
         if outage:
             self._down_until = time.monotonic() + self.cooldown
+
+    async def connect(self) -> None:
+        """Open the first connection (Sentinel look-up, AUTH) before traffic arrives."""
+        async with asyncio.timeout(max(self.op_timeout, 2.0)):
+            await self.client.ping()
 
     # --- values -------------------------------------------------------------------------
 

@@ -80,6 +80,11 @@ class TaggedCache:
     # --- lifecycle ------------------------------------------------------------------------
 
     async def start(self, *, prune_interval: float = 300.0) -> None:
+        if self.redis is not None:
+            try:
+                await self.redis.connect()
+            except Exception as exc:  # Redis away at start-up: serve misses until it is back
+                log.warning("cache: Redis not reachable at start (%r); reads are misses", exc)
         if self.redis is not None and self.local is not None:
             self.subscriber = InvalidationSubscriber(
                 self.redis.client, instance_id=self.redis.instance_id,

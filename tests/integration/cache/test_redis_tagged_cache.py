@@ -7,18 +7,9 @@ import asyncio
 import pytest
 
 from snaproom_gateway.cache.keys import tag_set_key
+from tests.cache_fixtures import wait_until
 
 pytestmark = pytest.mark.integration
-
-
-async def wait_until(predicate, timeout: float = 10.0, step: float = 0.005) -> None:
-    """Poll a condition of the mechanism (not a speed assertion: the bound only stops a hang)."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not predicate():
-        if loop.time() > deadline:
-            raise AssertionError("condition not reached")
-        await asyncio.sleep(step)
 
 
 async def test_values_round_trip_through_redis(make_cache, uid):
@@ -111,6 +102,7 @@ async def test_concurrent_misses_on_two_instances_compute_once(make_cache, uid):
         *(cache.get_or_set(f"hot:{uid}", load, ttl=60) for cache in (first, second)
           for _ in range(50)))
     assert results == [b"computed once"] * 100
+    assert (first.redis.last_error, second.redis.last_error) == (None, None)
     assert calls == 1
     assert (await first.stats())["lock_waits"] + (await second.stats())["lock_waits"] == 1
 
