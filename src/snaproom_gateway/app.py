@@ -17,7 +17,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from snaproom_gateway import SERVICE_NAME, __version__
 from snaproom_gateway.cache import invalidation as cache_invalidation  # noqa: F401 - registers
 from snaproom_gateway.cache.builder import build_cache
-from snaproom_gateway.cache.http import CacheFastPath
+from snaproom_gateway.cache.http import install_fast_path
 from snaproom_gateway.cache.router import router as cache_admin_router
 from snaproom_gateway.health.router import router as health_router
 from snaproom_gateway.infra import database, kafka, migrations, redis
@@ -78,9 +78,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.settings = settings
-    if settings.cache_http_fast_path:
-        # Innermost of the middlewares: cached answers still get CORS and request-id headers.
-        app.add_middleware(CacheFastPath)
     app.add_middleware(
         CORSMiddleware,
         allow_origins=settings.cors_origins,
@@ -92,6 +89,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(RequestIdMiddleware)
     app.include_router(health_router)
     app.include_router(cache_admin_router)
+    if settings.cache_http_fast_path:
+        install_fast_path(app)  # cached public GETs are answered before the middleware stack
     # --- routers of the domains ---
     return app
 

@@ -68,8 +68,24 @@ async def test_route_answers_with_etag_and_cache_control_then_the_fast_path_serv
         assert second.headers["etag"] == etag
         assert second.headers["x-cache"] == "l1"
         assert second.headers["content-type"] == "application/json"
-        assert "x-request-id" in second.headers  # the fast path sits inside the middlewares
+        assert len(second.headers["x-request-id"]) == 32
+        assert second.headers["vary"] == "Origin"
         assert app.state.route_calls == 1  # served before routing
+
+        echoed = await client.get("/api/users/3", headers={"X-Request-ID": "abc-123"})
+        assert echoed.headers["x-request-id"] == "abc-123"
+
+
+async def test_cross_origin_requests_take_the_full_stack_for_cors(embedded_settings):
+    async with app_with_profile_route(embedded_settings) as (app, client):
+        await client.get("/api/users/3")
+        response = await client.get("/api/users/3", headers={"Origin": "http://localhost:3000"})
+        assert response.status_code == 200
+        assert "x-cache" not in response.headers
+        assert response.headers["access-control-allow-origin"] == "http://localhost:3000"
+        assert "ETag" in response.headers["access-control-expose-headers"]
+        assert app.state.route_calls == 2
+        assert app.state.loads == 1  # the route found it in the cache
 
 
 async def test_if_none_match_gives_304_without_loading(embedded_settings):
