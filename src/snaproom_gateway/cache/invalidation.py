@@ -34,18 +34,18 @@ USER_EVENTS = ("user.created", "user.updated", "user.profile_updated", "profile.
 MESSAGE_EVENTS = ("message.sent", "message.edited", "message.deleted", "message.read")
 CONNECTION_EVENTS = ("connection.requested", "connection.accepted", "connection.rejected",
                      "connection.removed", "connection.blocked")
-INVALIDATING_EVENTS = USER_EVENTS + MESSAGE_EVENTS + CONNECTION_EVENTS + tuple(LEGACY_NAMES)
 
-# Where the other party of a message or connection event may be named in its data.
-_PEER_FIELDS = ("recipient_id", "receiver_id", "to_user_id", "target_user_id", "peer_id",
-                "other_user_id", "addressee_id")
+# Where the other party of a message or connection event may be named in its data (the
+# catalog's MessageSent/ConnectionChange carry from_user_id and to_user_id).
+_PEER_FIELDS = ("to_user_id", "recipient_id", "receiver_id", "target_user_id", "peer_id")
 
 
-def _peer(data: Mapping[str, Any] | None) -> Any:
-    for field in _PEER_FIELDS:
-        if data and data.get(field) is not None:
-            return data[field]
-    return None
+def _parties(user_id: Any, data: Mapping[str, Any]) -> tuple[Any, Any]:
+    sender = data.get("from_user_id", user_id)
+    peer = next((data[f] for f in _PEER_FIELDS if data.get(f) is not None), None)
+    if peer is not None and str(peer) == str(sender) and user_id is not None:
+        peer = user_id if str(user_id) != str(sender) else None
+    return sender, peer
 
 
 def tags_for_event(event_name: str, user_id: Any, data: Mapping[str, Any] | None) -> list[str]:
@@ -57,17 +57,14 @@ def tags_for_event(event_name: str, user_id: Any, data: Mapping[str, Any] | None
     if name in USER_EVENTS:
         return [f"user:{user_id}", "users:list"] if user_id is not None else ["users:list"]
     if name in MESSAGE_EVENTS:
-        peer = _peer(data)
-        if user_id is None or peer is None:
+        sender, peer = _parties(user_id, data)
+        if sender is None or peer is None:
             log.warning("%s without both parties: no conversation to invalidate", name)
             return []
-        return [conversation_tag(user_id, peer)]
+        return [conversation_tag(sender, peer)]
     if name in CONNECTION_EVENTS:
-        peer = _peer(data)
-        tags = [f"connections:{user_id}"] if user_id is not None else []
-        if peer is not None:
-            tags.append(f"connections:{peer}")
-        return tags
+        sender, peer = _parties(user_id, data)
+        return [f"connections:{party}" for party in (sender, peer) if party is not None]
     return []
 
 
@@ -82,13 +79,16 @@ async def invalidate_for_event(envelope: Any, ctx: Any) -> int:
 
 
 # Registration with the event backbone's handler registry (events/handlers.py, merged from
-# the events branch). Every instance consumes (broadcast) so each can act even before Redis
-# pub/sub delivers; Redis-side invalidation is idempotent.
+# the events branch). Broadcast: every instance consumes, so each drops its own L1 even when
+# Redis pub/sub is down; the Redis-side invalidation is idempotent. The patterns take every
+# event of the three topics; tags_for_event ignores those that change nothing cached.
 try:
     from snaproom_gateway.events.handlers import handles
 except ImportError:  # the backbone is not in this build yet
     handles = None
 
+INVALIDATING_PATTERNS = ("user.*", "message.*", "connection.*")
+
 if handles is not None:
-    for _event_name in INVALIDATING_EVENTS:
-        handles(_event_name, group="cache", broadcast=True)(invalidate_for_event)
+    for _pattern in INVALIDATING_PATTERNS:
+        handles(_pattern, group="cache", broadcast=True)(invalidate_for_event)
