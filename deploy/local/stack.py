@@ -207,7 +207,8 @@ def kafka_metadata(port: int, timeout: float = 2.0) -> dict:
         for _ in range(nparts):
             take(">hii")
             for _ in range(2):  # replicas, isr
-                pos += 4 * take(">i")
+                count = take(">i")  # read first: `pos += 4 * take()` would drop take's advance
+                pos += 4 * count
         topics[name] = {"error": err, "partitions": nparts}
     return {"brokers": sorted(brokers), "cluster_id": cluster_id, "controller_id": controller,
             "topics": topics}
