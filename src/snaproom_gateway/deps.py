@@ -30,7 +30,8 @@ def get_kafka(request: Request) -> KafkaConnection | None:
     return request.app.state.kafka
 
 
-def get_cache(request: Request) -> TaggedCache:
+async def get_cache(request: Request) -> TaggedCache:
+    # async: FastAPI runs a plain `def` dependency in the thread pool, a hop per request.
     return request.app.state.cache
 
 

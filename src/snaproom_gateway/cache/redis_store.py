@@ -177,18 +177,21 @@ class RedisStore:
         return result
 
     async def _bounded(self, fn: Callable[[], Awaitable[T]]) -> T:
-        # Waiting for a slot is bounded apart from the call, so queueing under load is not
-        # mistaken for a server that does not answer.
+        # One time bound for the wait for a slot and the call, but a timeout while still
+        # queued is told apart: queueing under load is not a server that does not answer.
+        acquired = False
         try:
             async with asyncio.timeout(self.op_timeout):
                 await self._in_flight.acquire()
-        except TimeoutError:
-            raise _QueueFull(f"more than {self.max_in_flight} Redis calls in flight") from None
-        try:
-            async with asyncio.timeout(self.op_timeout):
+                acquired = True
                 return await fn()
+        except TimeoutError:
+            if not acquired:
+                raise _QueueFull(f"more than {self.max_in_flight} Redis calls in flight") from None
+            raise
         finally:
-            self._in_flight.release()
+            if acquired:
+                self._in_flight.release()
 
     def _failed(self, exc: BaseException, *, outage: bool) -> None:
         self.errors += 1
