@@ -52,6 +52,10 @@ TAG_SET_GRACE_MS = 60_000           # a tag set outlives its latest member by th
 
 SET_WITH_TAGS = """
 local ntags = tonumber(ARGV[3])
+local token = ARGV[6 + ntags]
+if token ~= '' then  -- a single-flight fill also releases its lock (KEYS' last)
+  if redis.call('GET', KEYS[#KEYS]) == token then redis.call('DEL', KEYS[#KEYS]) end
+end
 if ARGV[4] == '1' then
   for i = 1, ntags do
     local current = redis.call('GET', KEYS[1 + ntags + i]) or '0'
@@ -96,6 +100,18 @@ local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local removed = redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
 if redis.call('ZCARD', KEYS[1]) == 0 then redis.call('DEL', KEYS[1]) end
 return removed
+"""
+
+# A fill's first step, in one round trip: the value if another fill just stored it; otherwise
+# the lock (or who holds it) and the tags' generations as they are before computing.
+BEGIN_FILL = """
+local value = redis.call('GET', KEYS[1])
+if value then return {1, value} end
+local got = redis.call('SET', KEYS[2], ARGV[1], 'NX', 'PX', ARGV[2])
+local generations = {}
+for i = 3, #KEYS do generations[#generations + 1] = redis.call('GET', KEYS[i]) or '0' end
+if got then return {2, generations} end
+return {3, generations}
 """
 
 RELEASE_LOCK = """
@@ -147,6 +163,7 @@ class RedisStore:
         self._invalidate = client.register_script(INVALIDATE_TAGS)
         self._prune = client.register_script(PRUNE_TAG_SET)
         self._release = client.register_script(RELEASE_LOCK)
+        self._begin_fill = client.register_script(BEGIN_FILL)
 
     async def _run(self, fn: Callable[[], Awaitable[T]]) -> T:
         if self.breaker is not None:
@@ -211,9 +228,10 @@ class RedisStore:
         return None if raw is None else decode_stored(raw)
 
     async def set(self, key: str, value: bytes, ttl: float, tags: Sequence[str],
-                  expect_generations: dict[str, int] | None = None) -> bool:
+                  expect_generations: dict[str, int] | None = None,
+                  lock_token: str | None = None) -> bool:
         """Store value with its tags; False when a tag was invalidated since expect_generations
-        was read (the value is then not stored)."""
+        was read (the value is then not stored). With lock_token, also release that fill lock."""
         ttl_ms = max(int(ttl * 1000), 1)
         keys = [key, *(tag_set_key(t) for t in tags)]
         args: list[Any] = [encode_stored(value, tags), ttl_ms, len(tags)]
@@ -223,6 +241,9 @@ class RedisStore:
         else:
             args += ["0", *("" for _ in tags)]
         args.append(TAG_SET_GRACE_MS)
+        args.append(lock_token or "")
+        if lock_token:
+            keys.append(lock_key(key))
         stored = await self._run(lambda: self._set_with_tags(keys=keys, args=args))
         return bool(stored)
 
@@ -274,6 +295,18 @@ class RedisStore:
                 return removed
 
     # --- single-flight locks ------------------------------------------------------------
+
+    async def begin_fill(self, key: str, tags: Sequence[str], token: str, lock_ttl: float
+                         ) -> tuple[str, bytes | None, dict[str, int]]:
+        """("hit", value, {}) | ("locked", None, generations) | ("busy", None, generations):
+        busy means another fill holds the lock."""
+        keys = [key, lock_key(key), *(tag_generation_key(t) for t in tags)]
+        args = [token, max(int(lock_ttl * 1000), 1)]
+        state, payload = await self._run(lambda: self._begin_fill(keys=keys, args=args))
+        if state == 1:
+            return "hit", decode_stored(payload)[0], {}
+        generations = {tag: int(v) for tag, v in zip(tags, payload, strict=True)}
+        return ("locked" if state == 2 else "busy"), None, generations
 
     async def acquire_lock(self, key: str, ttl: float) -> str | None:
         token = uuid.uuid4().hex

@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+import uuid
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from typing import Any
 
@@ -180,7 +181,7 @@ class TaggedCache:
         await self._store(full_key(key), value, ttl, check_tags(tags), None)
 
     async def _store(self, key: str, value: bytes, ttl: float, tags: tuple[str, ...],
-                     generations: dict[str, int] | None) -> bool:
+                     generations: dict[str, int] | None, lock_token: str | None = None) -> bool:
         if not isinstance(value, bytes):
             raise TypeError("cache values are bytes; serialize with orjson first")
         if ttl <= 0:
@@ -192,7 +193,7 @@ class TaggedCache:
         else:
             epoch = self._l1_epoch
             try:
-                stored_ok = await self.redis.set(key, value, ttl, tags, generations)
+                stored_ok = await self.redis.set(key, value, ttl, tags, generations, lock_token)
             except RedisUnavailable:
                 return False
             if stored_ok and self.l1_active and epoch == self._l1_epoch:
@@ -280,32 +281,36 @@ class TaggedCache:
             value = await self._compute(factory)
             await self._store(key, value, ttl, tags, generations)
             return value
-        token: str | None = None
+        token: str | None = uuid.uuid4().hex
+        generations: dict[str, int] | None
         try:
-            generations: dict[str, int] | None = await self.redis.generations(tags)
-            token = await self.redis.acquire_lock(key, self.lock_ttl)
-            if token is None:
-                # Another instance computes it: wait for its value rather than hit the database too.
+            state, value, generations = await self.redis.begin_fill(key, tags, token,
+                                                                    self.lock_ttl)
+            if state == "hit":  # another fill stored it between our miss and now
+                return value  # type: ignore[return-value]
+            if state == "busy":
+                token = None
+                # Another instance computes it: wait for its value, not the database.
                 waited = await self._wait_for_other(key)
                 if waited is not None:
                     return waited
-            else:
-                found = await self.redis.get(key)  # filled between our miss and our lock?
-                if found is not None:
-                    return found[0]
         except RedisUnavailable:
-            generations = None  # Redis is away: compute, and the store below is a no-op
+            token, generations = None, None  # Redis is away: compute; nothing is stored
         try:
             value = await self._compute(factory)
-            if generations is not None:
-                await self._store(key, value, ttl, tags, generations)
-            return value
-        finally:
+        except BaseException:
             if token is not None:
-                try:
-                    await self.redis.release_lock(key, token)
-                except RedisUnavailable:
-                    pass  # it expires after lock_ttl
+                await self._release_quietly(key, token)
+            raise
+        if generations is not None:
+            await self._store(key, value, ttl, tags, generations, lock_token=token)
+        return value
+
+    async def _release_quietly(self, key: str, token: str) -> None:
+        try:
+            await self.redis.release_lock(key, token)  # type: ignore[union-attr]
+        except RedisUnavailable:
+            pass  # it expires after lock_ttl
 
     async def _wait_for_other(self, key: str) -> bytes | None:
         self.counters.lock_waits += 1

@@ -166,3 +166,20 @@ async def test_stats_report_redis_memory_and_keys(make_cache, uid):
     assert stats["redis"]["invalidation_channel"]["live"] is True
     assert stats["l1"]["size"] >= 1
     assert stats["by_prefix"]["user"]["hits"] >= 1
+
+
+async def test_a_fill_leaves_no_lock_behind_whether_it_succeeds_or_fails(make_cache, uid):
+    cache = await make_cache()
+
+    async def ok() -> bytes:
+        return b"v"
+
+    async def broken() -> bytes:
+        raise RuntimeError("database down")
+
+    assert await cache.get_or_set(f"ok:{uid}", ok, ttl=60, tags=[f"t:{uid}"]) == b"v"
+    with pytest.raises(RuntimeError):
+        await cache.get_or_set(f"bad:{uid}", broken, ttl=60)
+    client = cache.redis.client
+    assert await client.exists(f"snaproom:v1:lock:ok:{uid}", f"snaproom:v1:lock:bad:{uid}") == 0
+    assert await client.exists(f"snaproom:v1:bad:{uid}") == 0
