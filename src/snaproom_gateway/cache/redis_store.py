@@ -297,14 +297,14 @@ class RedisStore:
     # --- single-flight locks ------------------------------------------------------------
 
     async def begin_fill(self, key: str, tags: Sequence[str], token: str, lock_ttl: float
-                         ) -> tuple[str, bytes | None, dict[str, int]]:
-        """("hit", value, {}) | ("locked", None, generations) | ("busy", None, generations):
-        busy means another fill holds the lock."""
+                         ) -> tuple[str, tuple[bytes, tuple[str, ...]] | None, dict[str, int]]:
+        """("hit", (value, tags), {}) | ("locked", None, generations) | ("busy", None,
+        generations): busy means another fill holds the lock."""
         keys = [key, lock_key(key), *(tag_generation_key(t) for t in tags)]
         args = [token, max(int(lock_ttl * 1000), 1)]
         state, payload = await self._run(lambda: self._begin_fill(keys=keys, args=args))
         if state == 1:
-            return "hit", decode_stored(payload)[0], {}
+            return "hit", decode_stored(payload), {}
         generations = {tag: int(v) for tag, v in zip(tags, payload, strict=True)}
         return ("locked" if state == 2 else "busy"), None, generations
 

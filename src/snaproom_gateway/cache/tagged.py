@@ -250,21 +250,15 @@ class TaggedCache:
 
     async def get_or_set(self, key: str, factory: Callable[[], Awaitable[bytes]], *,
                          ttl: float, tags: Sequence[str] = ()) -> bytes:
-        """The cached value, or factory()'s, stored. Concurrent misses for one key in this
-        process share one computation; across instances a short Redis lock makes the others
-        wait for the first one's value (and compute themselves if it does not come in time)."""
+        """The cached value, or factory()'s, stored. Concurrent look-ups of one key in this
+        process share one Redis read and, on a miss, one computation; across instances a short
+        Redis lock makes the others wait for the first one's value (and compute themselves if
+        it does not come in time)."""
         key = full_key(key)
         entry = self.peek_local(key)
         if entry is not None:
             return entry.value
         task = self._inflight.get(key)
-        if task is None:
-            entry = await self.get_entry(key)
-            if entry is not None:
-                return entry.value
-            # A fill may have started while we read; a fill that already finished is caught
-            # by the re-read under the lock in _fill.
-            task = self._inflight.get(key)
         if task is None:
             task = asyncio.create_task(self._fill(key, factory, ttl, check_tags(tags)))
             self._inflight[key] = task
@@ -276,18 +270,28 @@ class TaggedCache:
 
     async def _fill(self, key: str, factory: Callable[[], Awaitable[bytes]], ttl: float,
                     tags: tuple[str, ...]) -> bytes:
+        prefix = key_prefix(key)
         if self.redis is None:
+            self.counters.miss(prefix)
             generations = self.local.generations(tags)  # type: ignore[union-attr]
             value = await self._compute(factory)
             await self._store(key, value, ttl, tags, generations)
             return value
         token: str | None = uuid.uuid4().hex
         generations: dict[str, int] | None
+        epoch = self._l1_epoch
         try:
-            state, value, generations = await self.redis.begin_fill(key, tags, token,
+            # One round trip: the value if Redis has it, else the lock and the generations.
+            state, found, generations = await self.redis.begin_fill(key, tags, token,
                                                                     self.lock_ttl)
-            if state == "hit":  # another fill stored it between our miss and now
-                return value  # type: ignore[return-value]
+            if found is not None:
+                value, stored_tags = found
+                self.counters.hit(prefix)
+                self.counters.l2_hits += 1
+                if self.l1_active and epoch == self._l1_epoch:
+                    self.local.set(key, value, self.l1_ttl, stored_tags, prefix)  # type: ignore[union-attr]
+                return value
+            self.counters.miss(prefix)
             if state == "busy":
                 token = None
                 # Another instance computes it: wait for its value, not the database.
@@ -295,6 +299,7 @@ class TaggedCache:
                 if waited is not None:
                     return waited
         except RedisUnavailable:
+            self.counters.miss(prefix)
             token, generations = None, None  # Redis is away: compute; nothing is stored
         try:
             value = await self._compute(factory)
