@@ -6,7 +6,7 @@ from hashlib import blake2b
 
 
 class Entry:
-    __slots__ = ("value", "expires_at", "tags", "prefix", "_etag")
+    __slots__ = ("value", "expires_at", "tags", "prefix", "_etag", "http_headers")
 
     def __init__(self, value: bytes, expires_at: float, tags: tuple[str, ...], prefix: str) -> None:
         self.value = value
@@ -14,6 +14,8 @@ class Entry:
         self.tags = tags
         self.prefix = prefix
         self._etag: bytes | None = None
+        # The response headers the HTTP fast path sends with this entry, built on first use.
+        self.http_headers: list[tuple[bytes, bytes]] | None = None
 
     @property
     def etag(self) -> bytes:

@@ -168,13 +168,18 @@ def install_fast_path(app: Starlette,
 async def _send_entry(send: Send, entry: Entry, cache_control: bytes, source: bytes,
                       if_none_match: bytes | None, request_id: bytes) -> None:
     etag = entry.etag
-    headers = [(b"etag", etag), (b"cache-control", cache_control), (b"vary", b"Origin"),
-               (b"x-cache", source), (b"x-request-id", request_id)]
     if if_none_match is not None and if_none_match_hits(if_none_match, etag):
+        headers = [(b"etag", etag), (b"cache-control", cache_control), (b"vary", b"Origin"),
+                   (b"x-cache", source), (b"x-request-id", request_id)]
         await send({"type": "http.response.start", "status": 304, "headers": headers})
         await send({"type": "http.response.body", "body": b""})
         return
     body = entry.value
-    headers += [(b"content-type", JSON), (b"content-length", str(len(body)).encode())]
-    await send({"type": "http.response.start", "status": 200, "headers": headers})
+    common = entry.http_headers
+    if common is None:  # built once per entry, not once per request
+        common = entry.http_headers = [
+            (b"etag", etag), (b"cache-control", cache_control), (b"vary", b"Origin"),
+            (b"content-type", JSON), (b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": 200,
+                "headers": [*common, (b"x-cache", source), (b"x-request-id", request_id)]})
     await send({"type": "http.response.body", "body": body})
