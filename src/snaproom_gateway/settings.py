@@ -103,10 +103,12 @@ class Settings(BaseSettings):
     # --- cache ---
     # CACHE_DRIVER (above) picks memory or redis. The memory driver's bound:
     cache_memory_max_entries: int = Field(100_000, ge=100, le=10_000_000)
-    # The in-process L1 in front of Redis: bounded, short-lived, coherent through pub/sub.
+    # The in-process L1 in front of Redis: bounded, short-lived, coherent through pub/sub (it
+    # serves only while the invalidation channel is live). Its TTL only bounds how long an
+    # entry goes unread-through; a tail key read less often than this costs a Redis trip.
     cache_l1_enabled: bool = True
     cache_l1_max_entries: int = Field(50_000, ge=100, le=10_000_000)
-    cache_l1_ttl: float = Field(10.0, gt=0, le=300)
+    cache_l1_ttl: float = Field(30.0, gt=0, le=300)
     # Every cache call to Redis is bounded by this; after a connection failure (or 3 timeouts in a
     # row) Redis is skipped for the cooldown: reads are misses, and an outage costs little.
     cache_redis_timeout: float = Field(0.5, gt=0, le=10)
