@@ -13,4 +13,4 @@ BENCH_CACHE_ARGS ?=
 bench-cache: install ## Benchmark the cached GET /api/users/{id} (real Redis + PostgreSQL, wrk)
 	$(STACK) up postgres redis-master redis-replica sentinel-1 sentinel-2 sentinel-3
 	set -a; eval "$$($(STACK) env | sed 's/^export //')"; set +a; \
-	  LOG_LEVEL=warning $(PY) bench/cache_bench.py run $(BENCH_CACHE_ARGS)
+	  LOG_LEVEL=warning $(PY) bench/cache_bench.py run --cold $(BENCH_CACHE_ARGS)
