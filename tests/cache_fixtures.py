@@ -12,15 +12,8 @@ import pytest
 from snaproom_gateway.cache import TaggedCache
 from snaproom_gateway.cache.builder import build_cache
 from snaproom_gateway.infra import redis as redis_infra
-from snaproom_gateway.settings import Settings
 
 CacheFactory = Callable[..., Awaitable[TaggedCache]]
-
-
-@pytest.fixture
-def stack_settings(stack_env) -> Settings:
-    env = {name.lower(): value for name, value in stack_env.items()}
-    return Settings(_env_file=None, app_env="testing", **env)
 
 
 @pytest.fixture

@@ -54,7 +54,7 @@ def pytest_configure(config):
 def _state_lock(st):
     """Serialise bring-up between concurrent pytest sessions sharing one state dir."""
     st.state_dir.mkdir(parents=True, exist_ok=True)
-    with open(st.state_dir.parent / f".{st.state_dir.name}.lock", "w") as f:
+    with open(st.state_dir / ".fixture.lock", "w") as f:
         fcntl.flock(f, fcntl.LOCK_EX)
         yield
 

@@ -55,7 +55,8 @@ BASE_PORTS = {
     "kafka-2": 9093,
     "kafka-3": 9094,
 }
-KAFKA_CONTROLLER_BASE = 9192  # kafka-N controller listener: 9191 + N
+KAFKA_CONTROLLER_BASE = 19192  # kafka-N controller listener: 19191 + N; far from the client ports, so
+# stacks at port offsets a few hundred apart never collide
 SERVICES = list(BASE_PORTS)  # start order
 REDIS_NODES = ("redis-master", "redis-replica")
 SENTINELS = ("sentinel-1", "sentinel-2", "sentinel-3")
@@ -207,7 +208,8 @@ def kafka_metadata(port: int, timeout: float = 2.0) -> dict:
         for _ in range(nparts):
             take(">hii")
             for _ in range(2):  # replicas, isr
-                count = take(">i")  # read first: `pos += 4 * take()` would drop take's advance
+                # Not `pos += 4 * take(...)`: that reads `pos` before take() advances it.
+                count = take(">i")
                 pos += 4 * count
         topics[name] = {"error": err, "partitions": nparts}
     return {"brokers": sorted(brokers), "cluster_id": cluster_id, "controller_id": controller,
@@ -298,10 +300,13 @@ def _ensure_pg_os_user() -> tuple[int, int] | None:
     try:
         pw = pwd.getpwnam(PG_OS_USER)
     except KeyError:
-        subprocess.run(["useradd", "--system", "--no-create-home", "--home-dir", "/nonexistent",
-                        "--shell", "/usr/sbin/nologin", "--user-group", PG_OS_USER],
-                       check=True, capture_output=True)
-        pw = pwd.getpwnam(PG_OS_USER)
+        r = subprocess.run(["useradd", "--system", "--no-create-home", "--home-dir", "/nonexistent",
+                            "--shell", "/usr/sbin/nologin", "--user-group", PG_OS_USER],
+                           capture_output=True, text=True)
+        try:  # another stack may have created it meanwhile
+            pw = pwd.getpwnam(PG_OS_USER)
+        except KeyError:
+            raise StackError(f"useradd {PG_OS_USER} failed: {r.stderr.strip()}") from None
     return pw.pw_uid, pw.pw_gid
 
 
@@ -737,8 +742,10 @@ class Stack:
                f"-Dkafka.logs.dir={d / 'logs'}", "-cp", cp]
         if not (data / "meta.properties").exists():
             cluster_id = self._read_meta()["kafka_cluster_id"]
-            r = subprocess.run(jvm[:1] + ["-Xmx256m"] + jvm[3:] + ["kafka.tools.StorageTool", "format", "-t", cluster_id,
-                                                                  "-c", str(props), "--ignore-formatted"],
+            # A short-lived tool: C1 only and serial GC start faster on 2 cores.
+            tool = [java, "-Xmx256m", "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", *jvm[6:]]
+            r = subprocess.run(tool + ["kafka.tools.StorageTool", "format", "-t", cluster_id,
+                                       "-c", str(props), "--ignore-formatted"],
                                capture_output=True, text=True, cwd=str(d))
             if r.returncode != 0:
                 raise StackError(f"{name}: kafka storage format failed:\n{r.stdout[-2000:]}{r.stderr[-2000:]}")

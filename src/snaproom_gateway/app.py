@@ -23,6 +23,7 @@ from snaproom_gateway.health.router import router as health_router
 from snaproom_gateway.infra import database, kafka, migrations, redis
 from snaproom_gateway.logging_setup import configure as configure_logging
 from snaproom_gateway.request_context import RequestIdMiddleware
+from snaproom_gateway.resilience import setup as resilience_setup
 from snaproom_gateway.settings import Settings, SettingsError, load_settings
 
 log = logging.getLogger(__name__)
@@ -51,9 +52,14 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             stack.push_async_callback(state.kafka.close)
 
         # --- resilience: breakers ---
+        breakers = resilience_setup.start(state, settings)
+        stack.push_async_callback(breakers.drain)
 
         # --- cache ---
-        state.cache = build_cache(settings, state.redis)
+        # Redis errors of the cache count on the shared Redis breaker; while it is open the
+        # cache reads are misses at once (the cache never turns them into 503s).
+        redis_breaker = state.breakers["redis"] if "redis" in state.breakers else None
+        state.cache = build_cache(settings, state.redis, breaker=redis_breaker)
         await state.cache.start(prune_interval=settings.cache_prune_interval)
         stack.push_async_callback(state.cache.close)
 
@@ -88,6 +94,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.add_middleware(RequestIdMiddleware)
     app.include_router(health_router)
+    resilience_setup.install(app)
     app.include_router(cache_admin_router)
     if settings.cache_http_fast_path:
         install_fast_path(app)  # cached public GETs are answered before the middleware stack

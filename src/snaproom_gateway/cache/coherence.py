@@ -3,8 +3,10 @@
 Each invalidation script PUBLISHes the tags (or keys) it removed; every instance drops its L1
 entries for them when the message arrives. Pub/sub is fire-and-forget, so whenever the
 subscription is not known to be live (start-up, a dropped connection, a Sentinel failover) the
-L1 is switched off and cleared, and switched back on only after a fresh SUBSCRIBE succeeded:
-an instance can miss a message only while it is not serving from L1. The Kafka consumers'
+L1 is switched off and cleared, and switched back on only when Redis confirms a fresh
+SUBSCRIBE: an instance can miss a message only while it is not serving from L1. The subscriber
+has its own connection without retries (redis_store.subscriber_client), so a dropped connection
+surfaces here at once instead of inside redis-py's retry loop. The Kafka consumers'
 invalidations remain the durable path for the Redis tier itself.
 """
 
@@ -54,6 +56,11 @@ class InvalidationSubscriber:
             await asyncio.gather(self._task, return_exceptions=True)
             self._task = None
         self._set_live(False)
+        try:
+            async with asyncio.timeout(1.0):
+                await self.client.aclose()
+        except Exception:  # closing: the connection may be gone already
+            pass
 
     def _set_live(self, live: bool) -> None:
         if live != self.live:
@@ -67,16 +74,20 @@ class InvalidationSubscriber:
     async def _run_forever(self) -> None:
         delay = 0.05
         while True:
-            pubsub = self.client.pubsub(ignore_subscribe_messages=True)
+            pubsub = self.client.pubsub()
             try:
                 async with asyncio.timeout(self.connect_timeout):
                     await pubsub.subscribe(INVALIDATION_CHANNEL)
-                self._set_live(True)
-                delay = 0.05
                 while True:
                     message = await pubsub.get_message(timeout=1.0)
-                    if message is not None and message.get("type") == "message":
+                    if message is None:
+                        continue
+                    if message.get("type") == "message":
                         self._handle(message["data"])
+                    elif message.get("type") == "subscribe":
+                        # Redis now delivers every later PUBLISH to us: the L1 may serve.
+                        self._set_live(True)
+                        delay = 0.05
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # any failure of the subscription: go dark, then retry

@@ -29,7 +29,10 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Protocol, TypeVar
 
 import orjson
-from redis.asyncio import Redis
+from redis.asyncio import ConnectionPool, Redis
+from redis.asyncio.retry import Retry
+from redis.asyncio.sentinel import SentinelConnectionPool
+from redis.backoff import NoBackoff
 from redis.exceptions import BusyLoadingError, MaxConnectionsError, ReadOnlyError, RedisError
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
@@ -130,6 +133,22 @@ class _QueueFull(Exception):
 
 class Breaker(Protocol):
     async def call(self, fn: Callable[[], Awaitable[Any]]) -> Any: ...
+
+
+def subscriber_client(client: Redis) -> Redis:
+    """A client like `client` (same server or Sentinel service, same AUTH and timeouts) whose
+    connection does not retry: the invalidation subscriber must see a dropped connection at
+    once, to switch its L1 off, rather than sit in the retry loop while messages are lost."""
+    pool = client.connection_pool
+    kwargs = {k: v for k, v in pool.connection_kwargs.items() if k != "connection_pool"}
+    kwargs["retry"] = Retry(NoBackoff(), 0)
+    if isinstance(pool, SentinelConnectionPool):
+        new_pool: ConnectionPool = SentinelConnectionPool(
+            pool.service_name, pool.sentinel_manager, max_connections=2, **kwargs)
+    else:
+        new_pool = ConnectionPool(connection_class=pool.connection_class, max_connections=2,
+                                  **kwargs)
+    return Redis(connection_pool=new_pool)
 
 
 def encode_stored(value: bytes, tags: Sequence[str]) -> bytes:

@@ -37,7 +37,7 @@ from snaproom_gateway.cache.keys import (
     user_tags,
 )
 from snaproom_gateway.cache.memory import MemoryStore
-from snaproom_gateway.cache.redis_store import RedisStore, RedisUnavailable
+from snaproom_gateway.cache.redis_store import RedisStore, RedisUnavailable, subscriber_client
 from snaproom_gateway.cache.stats import CacheCounters
 
 log = logging.getLogger(__name__)
@@ -88,7 +88,7 @@ class TaggedCache:
                 log.warning("cache: Redis not reachable at start (%r); reads are misses", exc)
         if self.redis is not None and self.local is not None:
             self.subscriber = InvalidationSubscriber(
-                self.redis.client, instance_id=self.redis.instance_id,
+                subscriber_client(self.redis.client), instance_id=self.redis.instance_id,
                 on_message=self._remote_invalidation, on_live=self._set_l1_active)
             self.subscriber.start()
         self._maintenance = asyncio.create_task(self._prune_forever(prune_interval),

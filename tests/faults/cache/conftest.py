@@ -1,2 +1,2 @@
-from tests.cache_fixtures import make_cache, stack_settings, uid  # noqa: F401
-from tests.servers import pytest_configure, stack, stack_env  # noqa: F401
+# make_cache and uid; stack and stack_settings come from tests/conftest.py
+from tests.cache_fixtures import make_cache, uid  # noqa: F401

@@ -55,6 +55,8 @@ async def test_cache_keeps_working_after_a_sentinel_failover(stack, make_cache, 
         await cache.set(f"after:{uid}", b"x", ttl=600, tags=[f"t:{uid}"])
         assert await other.get(f"after:{uid}") == b"x"
         assert await cache.subscriber.wait_live(30) and await other.subscriber.wait_live(30)
+        # the subscribers saw their connection drop (and cleared their L1 meanwhile)
+        assert other.subscriber.reconnects > 0 and other.counters.l1_resets >= 2
         assert await other.get(f"after:{uid}") == b"x"  # now from other's L1
         assert other.peek_local(f"snaproom:v1:after:{uid}") is not None
         before = other.counters.remote_invalidations

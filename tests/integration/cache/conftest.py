@@ -1,1 +1,2 @@
-from tests.cache_fixtures import make_cache, stack_settings, uid  # noqa: F401
+# make_cache and uid; stack_settings comes from tests/conftest.py
+from tests.cache_fixtures import make_cache, uid  # noqa: F401
