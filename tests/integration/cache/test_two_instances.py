@@ -124,6 +124,8 @@ async def test_update_on_instance_a_is_read_on_instance_b(stack_settings):
             transport=httpx.ASGITransport(app=app_b), base_url="http://b"))
         for app in (app_a, app_b):
             assert await app.state.cache.subscriber.wait_live(10)
+            # the app's cache reports its Redis errors to the shared Redis breaker
+            assert app.state.cache.redis.breaker is app.state.breakers["redis"]
         assert await app_a.state.kafka.wait_connected(60)
         handled_a = await stack.enter_async_context(broadcast_consumer(app_a, brokers))
         handled_b = await stack.enter_async_context(broadcast_consumer(app_b, brokers))
