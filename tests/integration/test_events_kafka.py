@@ -159,7 +159,7 @@ async def test_cluster_info_consumers_and_kafka_health_report_brokers_controller
     settings = clean_db
     await group_at_end(settings, group, ["user-events"])
     async with running_app(settings) as (app, client):
-        admin = await admin_headers(app, client, "kafka-admin")
+        admin = await admin_headers(app, client, "kafka_admin")
         ids = await _write_users(app, 5)
 
         async def handled():

@@ -1,4 +1,7 @@
-"""Consumers of user-events for the users domain: the deletion saga and cache drops."""
+"""Consumers of user-events for the users domain: the deletion saga.
+
+Caches are dropped by cache.invalidation (broadcast to every instance), not here.
+"""
 
 from __future__ import annotations
 
@@ -21,14 +24,3 @@ async def complete_user_deletion(envelope: Any, ctx: Any) -> None:
     await domain_cache.invalidate_tags(ctx.state, [*domain_cache.user_tags(ctx.state, user_id),
                                                    sessions.user_sessions_tag(user_id),
                                                    USERS_LIST_TAG])
-
-
-# Broadcast: every instance drops its own entries (idempotent, no processed-event record).
-@handles("user.*", group="users-cache", broadcast=True)
-async def drop_user_caches(envelope: Any, ctx: Any) -> None:
-    """Membership of the user list changes: created, deleted (hidden), restored, updated."""
-    if envelope.data.event not in ("user.created", "user.deleted", "user.restored",
-                                   "user.updated") or envelope.data.user_id is None:
-        return
-    await domain_cache.invalidate_tags(
-        ctx.state, [*domain_cache.user_tags(ctx.state, envelope.data.user_id), USERS_LIST_TAG])
