@@ -43,7 +43,7 @@ def _info(port: int) -> dict[str, str]:
 
 def _sentinel_master(port: int) -> dict[str, str]:
     lines = _redis_cli(port, "SENTINEL", "master", "snaproom-master", password=None).splitlines()
-    return dict(zip(lines[::2], lines[1::2]))
+    return dict(zip(lines[::2], lines[1::2], strict=False))
 
 
 def test_env_points_at_the_stack(stack, stack_env):
