@@ -21,9 +21,15 @@ from snaproom_gateway import (
 )
 from snaproom_gateway.audit.router import router as audit_router
 from snaproom_gateway.auth.router import router as auth_router
+from snaproom_gateway.connections.router import router as connections_router
 from snaproom_gateway.health.router import router as health_router
 from snaproom_gateway.infra import database, kafka, migrations, ratelimit, redis
 from snaproom_gateway.logging_setup import configure as configure_logging
+from snaproom_gateway.messages.router import router as messages_router
+from snaproom_gateway.notifications.router import router as notifications_router
+from snaproom_gateway.presence.router import router as presence_router
+from snaproom_gateway.realtime import runtime as realtime_runtime
+from snaproom_gateway.realtime.router import router as realtime_router
 from snaproom_gateway.request_context import RequestIdMiddleware
 from snaproom_gateway.settings import Settings, SettingsError, load_settings
 from snaproom_gateway.users.router import router as users_router
@@ -62,6 +68,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # --- domain: rate limiter (fails open when Redis is down; reported in health) ---
         state.rate_limiter = ratelimit.RequestLimiter(settings, state.redis)
         state.health_components["rate_limiter"] = state.rate_limiter.health
+        # --- domain: presence, recent messages, realtime fan-out across instances ---
+        await realtime_runtime.start(state, settings, stack)
 
         log.info("%s %s started (database=%s, cache=%s, events=%s)", SERVICE_NAME, __version__,
                  "sqlite" if settings.uses_sqlite else "postgresql",
@@ -95,6 +103,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(auth_router)
     app.include_router(users_router)
     app.include_router(audit_router)
+    app.include_router(connections_router)
+    app.include_router(messages_router)
+    app.include_router(presence_router)
+    app.include_router(notifications_router)
+    app.include_router(realtime_router)
     return app
 
 

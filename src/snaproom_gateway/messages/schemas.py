@@ -1,0 +1,34 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+MAX_ID = 2**63 - 1
+MAX_TEXT = 4000
+
+# Whitespace-only text is empty; the text itself is kept as sent.
+MessageText = Annotated[str, StringConstraints(min_length=1, max_length=MAX_TEXT,
+                                               pattern=r"\S")]
+
+
+class MessageCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    to_user_id: int = Field(gt=0, le=MAX_ID)
+    text: MessageText
+
+
+class MessageOut(BaseModel):
+    id: int
+    from_user_id: int
+    to_user_id: int
+    text: str
+    created_at: datetime
+
+
+class MessagePage(BaseModel):
+    items: list[MessageOut] = Field(description="Oldest first")
+    next_before: int | None = Field(
+        None, description="Pass as `before` for older messages; null at the start")

@@ -1,0 +1,34 @@
+"""The social domains' share of the lifespan: presence, recent messages, realtime fan-out.
+
+Redis-backed when Redis is configured, in-process otherwise (the embedded mode).
+"""
+
+from __future__ import annotations
+
+from contextlib import AsyncExitStack
+from typing import Any
+
+from snaproom_gateway.infra.presence import create_presence
+from snaproom_gateway.infra.realtime_bus import create_realtime_bus
+from snaproom_gateway.infra.recent_messages import create_recent_messages
+from snaproom_gateway.realtime.hub import LocalHub
+from snaproom_gateway.settings import Settings
+
+
+async def start(state: Any, settings: Settings, stack: AsyncExitStack) -> None:
+    timeout = settings.realtime_redis_timeout
+    state.presence = create_presence(state.redis, timeout)
+    state.recent_messages = create_recent_messages(
+        state.redis, settings.recent_messages_ttl, timeout, settings.recent_messages_limit)
+    state.realtime_hub = LocalHub()
+    state.realtime_bus = create_realtime_bus(state.redis, timeout)
+    await state.realtime_bus.start(state.realtime_hub.deliver)
+    stack.push_async_callback(state.realtime_bus.close)
+
+    def health() -> dict[str, Any]:
+        healthy = state.realtime_bus.healthy
+        return {"status": "healthy" if healthy else "degraded",
+                "backend": "redis" if state.redis is not None else "memory",
+                "subscribed": healthy, "local_sockets": state.realtime_hub.count()}
+
+    state.health_components["realtime"] = health
