@@ -54,6 +54,7 @@ async def optional_user(
     data = await users_service.load_snapshot(state, session, info.user_id)
     if data is None or data.get("status") != users_service.ACTIVE:
         return None
+    request.state.user_snapshot = data  # the route may answer with it without a second lookup
     return AuthUser(id=data["id"], email=data["email"], username=data["username"],
                     role=data["role"], display_name=data.get("display_name"),
                     session_hash=info.token_hash)

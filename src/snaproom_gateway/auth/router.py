@@ -75,6 +75,5 @@ async def logout(user: CurrentUser, request: Request, session: SessionDep) -> Re
 
 @router.get("/me", response_model=UserPrivate, summary="The signed-in user",
             responses=error_responses(401))
-async def me(user: CurrentUser, request: Request, session: SessionDep) -> UserPrivate:
-    data = await users_service.load_snapshot(request.app.state, session, user.id)
-    return UserPrivate.model_validate(data)
+async def me(user: CurrentUser, request: Request) -> UserPrivate:
+    return UserPrivate.model_validate(request.state.user_snapshot)

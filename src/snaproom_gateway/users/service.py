@@ -81,10 +81,11 @@ async def create(session: AsyncSession, *, email: str, username: str, password: 
         raise UserExists(field)
     user = User(email=email, username=username, password_hash=await hash_password(password),
                 first_name=first_name, last_name=last_name, role=role, status=ACTIVE)
-    session.add(user)
     try:
         # Two signups racing for one name: the unique constraint decides, the loser gets 409.
+        # The add is inside the savepoint: begin_nested() flushes what is pending before it.
         async with session.begin_nested():
+            session.add(user)
             await session.flush()
     except IntegrityError:
         raise UserExists(await _taken(session, email, username) or "email or username") from None
