@@ -44,7 +44,7 @@ async def gateway_server(settings: Settings) -> AsyncIterator[tuple[Any, str]]:
     app = create_app(settings)
     port = free_port()
     config = uvicorn.Config(app, host="127.0.0.1", port=port, lifespan="on", log_level="warning",
-                            ws="websockets")
+                            ws="websockets-sansio")
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
     try:
