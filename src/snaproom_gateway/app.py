@@ -5,6 +5,7 @@ Acquired top to bottom, released bottom to top; every release is time-bounded.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import sys
 import time
@@ -20,6 +21,7 @@ from snaproom_gateway import (
     handlers_registry,  # noqa: F401 - registers the domain consumers
 )
 from snaproom_gateway.audit.router import router as audit_router
+from snaproom_gateway.auth import janitor
 from snaproom_gateway.auth.router import router as auth_router
 from snaproom_gateway.connections.router import router as connections_router
 from snaproom_gateway.health.router import router as health_router
@@ -68,6 +70,10 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # --- domain: rate limiter (fails open when Redis is down; reported in health) ---
         state.rate_limiter = ratelimit.RequestLimiter(settings, state.redis)
         state.health_components["rate_limiter"] = state.rate_limiter.health
+        session_janitor = asyncio.create_task(
+            janitor.purge_forever(state.sessionmaker, settings.session_purge_interval),
+            name="session-janitor")
+        stack.push_async_callback(janitor.stop, session_janitor)
         # --- domain: presence, recent messages, realtime fan-out across instances ---
         await realtime_runtime.start(state, settings, stack)
 

@@ -26,7 +26,8 @@ TOPIC_BY_PREFIX = {"user": "user-events", "audit": "audit-events", "profile": "a
 registered_handlers: list[tuple[str, str, Callable[..., Any]]] = []
 
 
-def handles(pattern: str, *, group: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+def handles(pattern: str, *, group: str, broadcast: bool = False
+            ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     def register(function: Callable[..., Any]) -> Callable[..., Any]:
         registered_handlers.append((pattern, group, function))
         return function

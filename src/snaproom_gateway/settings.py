@@ -108,6 +108,7 @@ class Settings(BaseSettings):
     # Sessions: opaque tokens, durable in the database, cached (Redis) for the hot path.
     session_ttl: int = Field(7 * 24 * 3600, ge=60, le=90 * 24 * 3600)  # seconds
     session_cache_ttl: int = Field(3600, ge=1, le=24 * 3600)  # capped by the session's own expiry
+    session_purge_interval: float = Field(3600.0, ge=1, le=7 * 24 * 3600)  # expired rows go
     # None: Secure everywhere but local/development/testing (plain http on localhost).
     session_cookie_secure: bool | None = None
     session_cookie_samesite: Literal["lax", "strict", "none"] = "lax"

@@ -153,3 +153,15 @@ async def test_a_cli_made_admin_can_sign_in_and_read_the_trail(tmp_path, domain_
         assert login.status_code == 200 and login.json()["user"]["role"] == "admin"
         trail = await client.get("/api/admin/audit", headers=bearer(login.json()["token"]))
     assert trail.status_code == 200
+
+
+async def test_reading_the_trail_is_itself_audited(app_client):
+    app, client = app_client
+    admin, token = await signup(client, "reader_admin")
+    await make_admin(app, "reader_admin@example.com")
+    await client.get("/api/admin/audit", params={"action": "login"}, headers=bearer(token))
+    await deliver_events(app)
+    seen = (await client.get("/api/admin/audit", headers=bearer(token),
+                             params={"action": "admin_audit_viewed"})).json()
+    assert seen[0]["user_id"] == admin["id"]
+    assert seen[0]["context"]["filters"]["action"] == "login"

@@ -201,3 +201,19 @@ async def test_signup_succeeds_and_keeps_its_events_while_kafka_is_unreachable(t
         events = await pending_events(app)
     assert user["username"] == "offline"
     assert "user.created" in [e["data"]["event"] for e in events]
+
+
+async def test_the_janitor_removes_expired_session_rows_only(app_client):
+    from snaproom_gateway.auth import janitor
+
+    app, client = app_client
+    await signup(client, "fresh")
+    _, old_token = await signup(client, "stale")
+    async with app.state.sessionmaker() as session:
+        row = await session.get(UserSession, token_hash(old_token))
+        row.expires_at = row.expires_at.replace(year=2000)
+        await session.commit()
+    assert await janitor.purge_once(app.state.sessionmaker) == 1
+    async with app.state.sessionmaker() as session:
+        left = (await session.scalars(select(UserSession))).all()
+    assert len(left) == 1 and left[0].token_hash != token_hash(old_token)

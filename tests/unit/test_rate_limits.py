@@ -98,3 +98,26 @@ def test_a_bad_rate_limit_setting_names_the_variable(monkeypatch, tmp_path):
     monkeypatch.setenv("RATE_LIMIT_LOGIN", "ten per fortnight")
     with pytest.raises(SettingsError, match="invalid setting RATE_LIMIT_LOGIN"):
         load_settings()
+
+
+async def test_every_limits_strategy_refuses_the_request_over_the_limit(domain_settings):
+    for strategy in ("moving-window", "sliding-window-counter", "fixed-window"):
+        settings = domain_settings.model_copy(update={"rate_limit_login": "2/minute",
+                                                      "rate_limit_strategy": strategy})
+        async with running_app(settings) as (_, client):
+            codes = [(await client.post("/api/auth/login", json={
+                "email": "s@example.com", "password": PASSWORD})).status_code for _ in range(3)]
+        assert codes == [401, 401, 429], strategy
+
+
+async def test_cors_lets_the_frontend_origin_send_credentials(domain_settings):
+    async with running_app(domain_settings) as (_, client):
+        preflight = await client.options("/api/auth/login", headers={
+            "Origin": "http://localhost:3000", "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "content-type"})
+        stranger = await client.options("/api/auth/login", headers={
+            "Origin": "http://evil.example", "Access-Control-Request-Method": "POST"})
+    assert preflight.status_code == 200
+    assert preflight.headers["access-control-allow-origin"] == "http://localhost:3000"
+    assert preflight.headers["access-control-allow-credentials"] == "true"
+    assert "access-control-allow-origin" not in stranger.headers

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from snaproom_gateway.audit import service
-from snaproom_gateway.events_bridge import handles
+from snaproom_gateway.events_bridge import handler_session, handles
 from snaproom_gateway.events_time import event_time
 
 
@@ -15,7 +15,7 @@ async def record(envelope: Any, ctx: Any) -> None:
     action = data.get("action") or envelope.data.event.removeprefix("audit.")
     context = data.get("context")
     await service.append(
-        ctx.session, event_id=str(envelope.id), action=str(action),
+        handler_session(ctx), event_id=str(envelope.id), action=str(action),
         user_id=envelope.data.user_id,
         context=context if isinstance(context, dict) else {"value": context},
         correlation_id=envelope.correlation_id, occurred_at=event_time(envelope.timestamp))

@@ -9,8 +9,9 @@ from fastapi import APIRouter, Depends, Query
 from snaproom_gateway.api_errors import error_responses
 from snaproom_gateway.audit import service
 from snaproom_gateway.audit.schemas import AuditEntryOut
-from snaproom_gateway.auth.dependencies import require_admin
+from snaproom_gateway.auth.dependencies import AdminUser, require_admin
 from snaproom_gateway.deps import SessionDep
+from snaproom_gateway.users import events
 
 router = APIRouter(prefix="/api/admin", tags=["admin"], dependencies=[Depends(require_admin)],
                    responses=error_responses(401, 403))
@@ -20,6 +21,7 @@ MAX_ID = 2**63 - 1
 
 @router.get("/audit", response_model=list[AuditEntryOut], summary="Search the audit trail")
 async def audit_trail(
+    admin: AdminUser,
     session: SessionDep,
     user_id: Annotated[int | None, Query(gt=0, le=MAX_ID, description="Who acted")] = None,
     action: Annotated[str | None, Query(max_length=64, pattern=r"^[a-z0-9_.]+$",
@@ -30,4 +32,9 @@ async def audit_trail(
 ) -> list[AuditEntryOut]:
     entries = await service.search(session, user_id=user_id, action=action, limit=limit,
                                    before_id=before_id)
+    # Reading the trail is itself an admin action worth a line in it.
+    await events.audit(session, "admin_audit_viewed", admin.id,
+                       filters={"user_id": user_id, "action": action, "limit": limit,
+                                "before_id": before_id})
+    await session.commit()
     return [AuditEntryOut.model_validate(entry) for entry in entries]

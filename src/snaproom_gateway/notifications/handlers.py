@@ -12,8 +12,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from snaproom_gateway.events_bridge import handles
-from snaproom_gateway.handler_context import session_of
+from snaproom_gateway.events_bridge import handler_session, handles
 from snaproom_gateway.notifications import service
 from snaproom_gateway.realtime import service as realtime
 from snaproom_gateway.users.deletion import purge_step
@@ -23,7 +22,7 @@ log = logging.getLogger(__name__)
 
 async def _notify(ctx: Any, user_id: int, kind: str, payload: dict[str, Any],
                   event_id: str) -> None:
-    row = await service.create(session_of(ctx), user_id, kind, payload, event_id)
+    row = await service.create(handler_session(ctx), user_id, kind, payload, event_id)
     if row is not None:
         await realtime.push(ctx.state, [user_id], {"type": "notification",
                                                    "notification": service.as_dict(row)})
