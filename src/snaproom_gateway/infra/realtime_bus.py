@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
@@ -21,6 +22,7 @@ from snaproom_gateway.infra.redis import RedisClients
 log = logging.getLogger(__name__)
 
 CHANNEL = "snaproom:v1:realtime"
+PROBE_INTERVAL = 5.0  # seconds between health pings of an idle subscription
 Deliver = Callable[[list[int], dict[str, Any]], Awaitable[None]]
 
 
@@ -69,10 +71,13 @@ class RedisRealtimeBus:
         self._timeout = timeout
         self._task: asyncio.Task[None] | None = None
         self._subscribed = asyncio.Event()
+        # redis-py's pub/sub reconnects and resubscribes inside get_message, so a dead Redis
+        # shows first in failed publishes: the last one decides health until one succeeds.
+        self._publish_failing = False
 
     @property
     def healthy(self) -> bool:
-        return self._subscribed.is_set()
+        return self._subscribed.is_set() and not self._publish_failing
 
     async def start(self, deliver: Deliver) -> None:
         self._task = asyncio.create_task(self._listen_forever(deliver), name="realtime-bus")
@@ -86,7 +91,9 @@ class RedisRealtimeBus:
         try:
             await asyncio.wait_for(self._redis.publish(CHANNEL, message), self._timeout)
         except Exception as exc:
+            self._publish_failing = True
             raise RealtimeUnavailable(f"{type(exc).__name__}: {exc}") from exc
+        self._publish_failing = False
 
     async def _listen_forever(self, deliver: Deliver) -> None:
         delay = 0.1
@@ -96,8 +103,12 @@ class RedisRealtimeBus:
                 await asyncio.wait_for(pubsub.subscribe(CHANNEL), self._timeout * 2)
                 self._subscribed.set()
                 delay = 0.1
+                probed = time.monotonic()
                 while True:
                     message = await pubsub.get_message(timeout=1.0)
+                    if time.monotonic() - probed > PROBE_INTERVAL:
+                        probed = time.monotonic()
+                        await self._probe()
                     if message is None or message.get("type") != "message":
                         continue
                     await self._hand_over(deliver, message["data"])
@@ -111,6 +122,15 @@ class RedisRealtimeBus:
             finally:
                 with contextlib.suppress(Exception):
                     await asyncio.wait_for(pubsub.aclose(), 1.0)
+
+    async def _probe(self) -> None:
+        """Health without traffic: a failed publish marks the bus failing until this succeeds."""
+        try:
+            await asyncio.wait_for(self._redis.ping(), self._timeout)
+        except Exception:
+            self._publish_failing = True
+        else:
+            self._publish_failing = False
 
     @staticmethod
     async def _hand_over(deliver: Deliver, raw: bytes) -> None:
