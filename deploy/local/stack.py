@@ -55,7 +55,8 @@ BASE_PORTS = {
     "kafka-2": 9093,
     "kafka-3": 9094,
 }
-KAFKA_CONTROLLER_BASE = 9192  # kafka-N controller listener: 9191 + N
+KAFKA_CONTROLLER_BASE = 19192  # kafka-N controller listener: 19191 + N; far from the client ports, so
+# stacks at port offsets a few hundred apart never collide
 SERVICES = list(BASE_PORTS)  # start order
 REDIS_NODES = ("redis-master", "redis-replica")
 SENTINELS = ("sentinel-1", "sentinel-2", "sentinel-3")
@@ -207,7 +208,9 @@ def kafka_metadata(port: int, timeout: float = 2.0) -> dict:
         for _ in range(nparts):
             take(">hii")
             for _ in range(2):  # replicas, isr
-                pos += 4 * take(">i")
+                # Not `pos += 4 * take(...)`: that reads `pos` before take() advances it.
+                count = take(">i")
+                pos += 4 * count
         topics[name] = {"error": err, "partitions": nparts}
     return {"brokers": sorted(brokers), "cluster_id": cluster_id, "controller_id": controller,
             "topics": topics}

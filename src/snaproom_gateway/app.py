@@ -33,6 +33,7 @@ from snaproom_gateway.presence.router import router as presence_router
 from snaproom_gateway.realtime import runtime as realtime_runtime
 from snaproom_gateway.realtime.router import router as realtime_router
 from snaproom_gateway.request_context import RequestIdMiddleware
+from snaproom_gateway.resilience import setup as resilience_setup
 from snaproom_gateway.settings import Settings, SettingsError, load_settings
 from snaproom_gateway.users.router import router as users_router
 
@@ -62,6 +63,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             stack.push_async_callback(state.kafka.close)
 
         # --- resilience: breakers ---
+        breakers = resilience_setup.start(state, settings)
+        stack.push_async_callback(breakers.drain)
 
         # --- cache ---
 
@@ -105,6 +108,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.add_middleware(RequestIdMiddleware)
     app.include_router(health_router)
+    resilience_setup.install(app)
     # --- routers of the domains ---
     app.include_router(auth_router)
     app.include_router(users_router)

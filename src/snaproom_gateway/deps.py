@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -10,6 +9,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from snaproom_gateway.infra.kafka import KafkaConnection
 from snaproom_gateway.infra.redis import RedisClients
+from snaproom_gateway.resilience import Guarded, require
+from snaproom_gateway.resilience.registry import BreakerRegistry
 from snaproom_gateway.settings import Settings
 
 
@@ -29,10 +30,9 @@ def get_kafka(request: Request) -> KafkaConnection | None:
     return request.app.state.kafka
 
 
-async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
-    """One session per request; committed by the service that writes, rolled back on error."""
-    async with request.app.state.sessionmaker() as session:
-        yield session
+# One session per request, admitted by the database breaker: while PostgreSQL is down the request
+# fails at once with 503 and Retry-After. Committed by the service that writes.
+get_session = require("database")
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
@@ -40,3 +40,14 @@ EngineDep = Annotated[AsyncEngine, Depends(get_engine)]
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
 RedisDep = Annotated[RedisClients | None, Depends(get_redis)]
 KafkaDep = Annotated[KafkaConnection | None, Depends(get_kafka)]
+# Calls through these go through the breaker (time-bounded; 503 when open or failing):
+#   await redis(lambda c: c.master.set("k", "v"))
+RedisBreakerDep = Annotated[Guarded[RedisClients], Depends(require("redis"))]
+KafkaBreakerDep = Annotated[Guarded[KafkaConnection], Depends(require("kafka"))]
+
+
+def get_breakers(request: Request) -> BreakerRegistry:
+    return request.app.state.breakers
+
+
+BreakersDep = Annotated[BreakerRegistry, Depends(get_breakers)]

@@ -103,6 +103,24 @@ class Settings(BaseSettings):
     # --- cache ---
 
     # --- resilience (breakers) ---
+    # One breaker per dependency (database, redis, kafka); see resilience/breaker.py.
+    breaker_failure_threshold: int = Field(5, ge=1, le=1000)
+    breaker_failure_rate: float = Field(0.5, gt=0, le=1)
+    breaker_window: float = Field(10.0, gt=0, le=600)
+    breaker_min_calls: int = Field(20, ge=1, le=100_000)
+    # Short enough that a restarted PostgreSQL serves again within a few seconds.
+    breaker_reset_timeout: float = Field(2.0, gt=0, le=600)
+    breaker_half_open_probes: int = Field(2, ge=1, le=100)
+    breaker_success_threshold: int = Field(1, ge=1, le=100)
+    # Bounds of calls made through a breaker. Redis is a cache: a slow answer is worth less than
+    # the database fallback, and redis-py's failover retry loop can otherwise run for ~10 s.
+    breaker_timeout_database: float = Field(10.0, gt=0, le=120)
+    breaker_timeout_redis: float = Field(0.5, gt=0, le=30)
+    breaker_timeout_kafka: float = Field(6.0, gt=0, le=120)
+    # Connect bound for the app's pool (the lower of this and DB_CONNECT_TIMEOUT): a blackholed
+    # host costs a request this long until the breaker opens; a closed port fails at once anyway.
+    db_request_connect_timeout: float = Field(1.0, gt=0, le=60)
+    metrics_enabled: bool = True
 
     # --- domain (auth, rate limits, realtime) ---
     # Sessions: opaque tokens, durable in the database, cached (Redis) for the hot path.

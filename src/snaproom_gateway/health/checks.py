@@ -105,4 +105,11 @@ async def check_all(state: Any) -> dict[str, dict[str, Any]]:
         check_redis(state.redis, settings),
         check_kafka(state.kafka, settings),
     )
-    return {"database": database_status, "redis": redis_status, "kafka": kafka_status}
+    dependencies = {"database": database_status, "redis": redis_status, "kafka": kafka_status}
+    # Each dependency's circuit breaker (state, failure counts, last change) beside its probe.
+    breakers = getattr(state, "breakers", None)
+    if breakers is not None:
+        for name, body in dependencies.items():
+            if name in breakers:
+                body["breaker"] = breakers[name].snapshot()
+    return dependencies

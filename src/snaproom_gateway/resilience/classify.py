@@ -1,0 +1,98 @@
+"""Which exceptions mean "the dependency is unwell" (they count against a breaker) and which mean
+"the dependency answered, the request was wrong" (a 404, a validation error, a unique violation).
+
+Counted: connection errors, timeouts, READONLY after a Sentinel failover, a PostgreSQL server that
+is shutting down or out of connections, a Kafka error the client calls retriable. Nothing else.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import aiokafka.errors as kafka_errors
+import asyncpg
+import redis.exceptions as redis_errors
+import sqlalchemy.exc as sa_errors
+
+# SQLSTATE classes of a server that cannot serve: 08 connection exception, 53 insufficient
+# resources (too many connections, disk full), 57 operator intervention (admin shutdown, cannot
+# connect now, query cancelled by statement_timeout), 58 system error.
+_INFRA_SQLSTATE_CLASSES = ("08", "53", "57", "58")
+
+_ASYNCPG_INFRA = (
+    asyncpg.exceptions.PostgresConnectionError,
+    asyncpg.exceptions.ConnectionDoesNotExistError,
+    asyncpg.exceptions.InsufficientResourcesError,
+    asyncpg.exceptions.OperatorInterventionError,
+    asyncpg.exceptions.PostgresSystemError,
+)
+
+_REDIS_INFRA = (
+    redis_errors.ConnectionError,  # includes "previous master is now a slave" and MasterNotFound
+    redis_errors.TimeoutError,
+    redis_errors.ReadOnlyError,
+    redis_errors.BusyLoadingError,
+    redis_errors.TryAgainError,
+    redis_errors.ClusterDownError,
+)
+
+_KAFKA_INFRA = (
+    kafka_errors.KafkaConnectionError,
+    kafka_errors.KafkaTimeoutError,
+    kafka_errors.NoBrokersAvailable,
+    kafka_errors.RequestTimedOutError,
+    kafka_errors.ProducerClosed,
+)
+
+
+def is_infrastructure_error(exc: BaseException) -> bool:
+    """True when `exc` says the server is unreachable, overloaded or failing over."""
+    if isinstance(exc, asyncio.CancelledError):
+        return False
+    # A wrong password fails every call the same way: a misconfiguration, not an outage.
+    if isinstance(exc, redis_errors.AuthenticationError):
+        return False
+    # Builtins first: socket errors and timeouts (asyncio.TimeoutError is TimeoutError).
+    if isinstance(exc, (TimeoutError, ConnectionError)):
+        return True
+    if isinstance(exc, sa_errors.TimeoutError):  # pool checkout timed out: the pool is starved
+        return True
+    if isinstance(exc, sa_errors.DBAPIError):
+        return _sqlalchemy_is_infra(exc)
+    if isinstance(exc, _ASYNCPG_INFRA) or isinstance(exc, _REDIS_INFRA):
+        return True
+    if isinstance(exc, asyncpg.exceptions.InterfaceError):
+        # Only the closed-connection kind; "another operation is in progress" is a bug.
+        return "closed" in str(exc) or "closing" in str(exc)
+    if isinstance(exc, kafka_errors.KafkaError):
+        return isinstance(exc, _KAFKA_INFRA) or bool(getattr(exc, "retriable", False))
+    if isinstance(exc, OSError):  # EHOSTUNREACH, ENETUNREACH, ... raised while connecting
+        return True
+    cause = exc.__cause__
+    return cause is not None and cause is not exc and is_infrastructure_error(cause)
+
+
+def _sqlalchemy_is_infra(exc: sa_errors.DBAPIError) -> bool:
+    if exc.connection_invalidated:
+        return True
+    if isinstance(exc, (sa_errors.IntegrityError, sa_errors.DataError,
+                        sa_errors.ProgrammingError)):
+        return False
+    orig = exc.orig
+    # The asyncpg adaptor wraps the driver's exception; the real one is its __cause__.
+    driver = getattr(orig, "__cause__", None) or orig
+    for candidate in (orig, driver):
+        if candidate is not exc and candidate is not None and is_infrastructure_error(candidate):
+            return True
+        sqlstate = getattr(candidate, "sqlstate", None) or getattr(candidate, "pgcode", None)
+        if isinstance(sqlstate, str) and sqlstate[:2] in _INFRA_SQLSTATE_CLASSES:
+            return True
+    return False
+
+
+def describe(exc: BaseException) -> str:
+    """A short, log-safe description for health output and events."""
+    if isinstance(exc, TimeoutError):
+        return "timed out"
+    text = str(exc).splitlines()[0] if str(exc) else ""
+    return f"{type(exc).__name__}: {text}"[:200]

@@ -1,0 +1,46 @@
+"""What app.py calls: `install(app)` at build time, `start(state, settings)` in the lifespan."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from snaproom_gateway.resilience import dependency, events, metrics, router
+from snaproom_gateway.resilience.registry import BreakerRegistry, build_registry
+from snaproom_gateway.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def install(app: FastAPI) -> None:
+    """The 503 handler, the admin breakers route and /metrics."""
+    dependency.install(app)
+    app.include_router(router.router)
+    app.include_router(metrics.router)
+
+
+def start(state: Any, settings: Settings) -> BreakerRegistry:
+    """Build the breakers, expose them to health and metrics, wire the event listener."""
+    registry = build_registry(settings)
+    state.breakers = registry
+    state.health_components["breakers"] = registry.snapshot
+    state.metrics = metrics.create_registry(registry) if settings.metrics_enabled else None
+    if not settings.uses_sqlite:
+        bound_connect_timeout(state.engine, settings.db_request_connect_timeout)
+    if events.publisher_available():
+        registry.add_listener(events.outbox_listener(state.sessionmaker))
+    else:
+        log.info("events.publisher not present: breaker changes are not published")
+    return registry
+
+
+def bound_connect_timeout(engine: AsyncEngine, timeout: float) -> None:
+    """Lower asyncpg's connect timeout for this engine's pool: requests are waiting on it."""
+
+    @event.listens_for(engine.sync_engine, "do_connect")
+    def _bounded(_dialect, _record, _cargs, cparams) -> None:
+        cparams["timeout"] = min(cparams.get("timeout") or timeout, timeout)
