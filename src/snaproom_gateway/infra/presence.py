@@ -7,12 +7,13 @@ last around. Every call is time-bounded; an outage raises PresenceUnavailable (t
 
 from __future__ import annotations
 
-import asyncio
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from snaproom_gateway.infra.redis import RedisClients
+from snaproom_gateway.infra.redis_guard import guarded
 
 PREFIX = "snaproom:v1:presence:"
 LAST_SEEN_TTL = 30 * 24 * 3600
@@ -58,13 +59,14 @@ class MemoryPresence:
 
 
 class RedisPresence:
-    def __init__(self, clients: RedisClients, timeout: float) -> None:
+    def __init__(self, clients: RedisClients, timeout: float, breaker: Any = None) -> None:
         self._redis = clients.master  # presence must not lag behind a heartbeat: no replica reads
         self._timeout = timeout
+        self._breaker = breaker
 
-    async def _bounded(self, coro: Any) -> Any:
+    async def _bounded(self, call: Callable[[], Awaitable[Any]]) -> Any:
         try:
-            return await asyncio.wait_for(coro, self._timeout)
+            return await guarded(self._breaker, call, self._timeout)
         except Exception as exc:
             raise PresenceUnavailable(f"presence store: {type(exc).__name__}: {exc}") from exc
 
@@ -73,7 +75,7 @@ class RedisPresence:
         async with self._redis.pipeline(transaction=False) as pipe:
             pipe.set(f"{PREFIX}online:{user_id}", repr(now), ex=ttl)
             pipe.set(f"{PREFIX}last_seen:{user_id}", repr(now), ex=LAST_SEEN_TTL)
-            await self._bounded(pipe.execute())
+            await self._bounded(pipe.execute)
         return now
 
     async def leave(self, user_id: int) -> None:
@@ -81,18 +83,19 @@ class RedisPresence:
         async with self._redis.pipeline(transaction=False) as pipe:
             pipe.delete(f"{PREFIX}online:{user_id}")
             pipe.set(f"{PREFIX}last_seen:{user_id}", repr(now), ex=LAST_SEEN_TTL)
-            await self._bounded(pipe.execute())
+            await self._bounded(pipe.execute)
 
     async def states(self, user_ids: list[int]) -> dict[int, PresenceState]:
         if not user_ids:
             return {}
         keys = [f"{PREFIX}online:{uid}" for uid in user_ids]
         keys += [f"{PREFIX}last_seen:{uid}" for uid in user_ids]
-        values = await self._bounded(self._redis.mget(keys))
+        values = await self._bounded(lambda: self._redis.mget(keys))
         online, seen = values[:len(user_ids)], values[len(user_ids):]
         return {uid: PresenceState(on is not None, float(last) if last is not None else None)
                 for uid, on, last in zip(user_ids, online, seen, strict=True)}
 
 
-def create_presence(clients: RedisClients | None, timeout: float) -> PresenceStore:
-    return RedisPresence(clients, timeout) if clients is not None else MemoryPresence()
+def create_presence(clients: RedisClients | None, timeout: float, breaker: Any = None
+                    ) -> PresenceStore:
+    return RedisPresence(clients, timeout, breaker) if clients is not None else MemoryPresence()

@@ -18,6 +18,7 @@ from typing import Any, Protocol
 import orjson
 
 from snaproom_gateway.infra.redis import RedisClients
+from snaproom_gateway.infra.redis_guard import guarded
 
 log = logging.getLogger(__name__)
 
@@ -66,9 +67,10 @@ class RedisRealtimeBus:
     through `master_for`, which asks the Sentinels for the new master.
     """
 
-    def __init__(self, clients: RedisClients, timeout: float) -> None:
+    def __init__(self, clients: RedisClients, timeout: float, breaker: Any = None) -> None:
         self._redis = clients.master
         self._timeout = timeout
+        self._breaker = breaker
         self._task: asyncio.Task[None] | None = None
         self._subscribed = asyncio.Event()
         # redis-py's pub/sub reconnects and resubscribes inside get_message, so a dead Redis
@@ -89,7 +91,8 @@ class RedisRealtimeBus:
     async def publish(self, user_ids: list[int], payload: dict[str, Any]) -> None:
         message = orjson.dumps({"to": user_ids, "payload": payload})
         try:
-            await asyncio.wait_for(self._redis.publish(CHANNEL, message), self._timeout)
+            await guarded(self._breaker, lambda: self._redis.publish(CHANNEL, message),
+                          self._timeout)
         except Exception as exc:
             self._publish_failing = True
             raise RealtimeUnavailable(f"{type(exc).__name__}: {exc}") from exc
@@ -155,5 +158,8 @@ class RedisRealtimeBus:
         self._subscribed.clear()
 
 
-def create_realtime_bus(clients: RedisClients | None, timeout: float) -> RealtimeBus:
-    return RedisRealtimeBus(clients, timeout) if clients is not None else MemoryRealtimeBus()
+def create_realtime_bus(clients: RedisClients | None, timeout: float, breaker: Any = None
+                        ) -> RealtimeBus:
+    if clients is None:
+        return MemoryRealtimeBus()
+    return RedisRealtimeBus(clients, timeout, breaker)

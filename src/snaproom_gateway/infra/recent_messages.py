@@ -10,11 +10,12 @@ the few messages appended since it expired, and a read treats it as a miss.
 
 from __future__ import annotations
 
-import asyncio
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
 from snaproom_gateway.infra.redis import RedisClients
+from snaproom_gateway.infra.redis_guard import guarded
 
 LIMIT = 50
 FILLED = b"~filled"  # never a message: those are JSON objects
@@ -92,15 +93,16 @@ class MemoryRecentMessages:
 
 
 class RedisRecentMessages:
-    def __init__(self, clients: RedisClients, ttl: int, timeout: float, limit: int = LIMIT
-                 ) -> None:
+    def __init__(self, clients: RedisClients, ttl: int, timeout: float, limit: int = LIMIT,
+                 breaker: Any = None) -> None:
         self._redis = clients.master  # read-your-writes: the sender reads right after sending
         self._ttl, self._timeout, self._limit = ttl, timeout, limit
+        self._breaker = breaker
         self._script = self._redis.register_script(_WRITE)
 
-    async def _bounded(self, coro: Any) -> Any:
+    async def _bounded(self, call: Callable[[], Awaitable[Any]]) -> Any:
         try:
-            return await asyncio.wait_for(coro, self._timeout)
+            return await guarded(self._breaker, call, self._timeout)
         except Exception as exc:
             raise RecentMessagesUnavailable(f"{type(exc).__name__}: {exc}") from exc
 
@@ -109,7 +111,7 @@ class RedisRecentMessages:
         args: list[Any] = [self._limit, self._ttl, "1" if filled else "0"]
         for message_id, item in items:
             args += [message_id, item]
-        await self._bounded(self._script(keys=[recent_key(user_a, user_b)], args=args))
+        await self._bounded(lambda: self._script(keys=[recent_key(user_a, user_b)], args=args))
 
     async def append(self, user_a: int, user_b: int, message_id: int, item: bytes) -> None:
         await self._write(user_a, user_b, [(message_id, item)], False)
@@ -118,18 +120,18 @@ class RedisRecentMessages:
         await self._write(user_a, user_b, items, True)
 
     async def read(self, user_a: int, user_b: int) -> list[bytes] | None:
-        members = await self._bounded(self._redis.zrange(recent_key(user_a, user_b), 0, -1))
+        members = await self._bounded(
+            lambda: self._redis.zrange(recent_key(user_a, user_b), 0, -1))
         if not members or members[-1] != FILLED:
             return None
         return list(members[:-1])
 
     async def drop(self, user_a: int, user_b: int) -> None:
-        await self._bounded(self._redis.delete(recent_key(user_a, user_b)))
+        await self._bounded(lambda: self._redis.delete(recent_key(user_a, user_b)))
 
 
 def create_recent_messages(clients: RedisClients | None, ttl: int, timeout: float,
-                           limit: int = LIMIT
-                           ) -> RecentMessages:
+                           limit: int = LIMIT, breaker: Any = None) -> RecentMessages:
     if clients is None:
         return MemoryRecentMessages(ttl, limit)
-    return RedisRecentMessages(clients, ttl, timeout, limit)
+    return RedisRecentMessages(clients, ttl, timeout, limit, breaker)

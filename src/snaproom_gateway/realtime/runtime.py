@@ -17,11 +17,14 @@ from snaproom_gateway.settings import Settings
 
 async def start(state: Any, settings: Settings, stack: AsyncExitStack) -> None:
     timeout = settings.realtime_redis_timeout
-    state.presence = create_presence(state.redis, timeout)
+    breakers = getattr(state, "breakers", None)
+    breaker = breakers["redis"] if breakers is not None and state.redis is not None else None
+    state.presence = create_presence(state.redis, timeout, breaker)
     state.recent_messages = create_recent_messages(
-        state.redis, settings.recent_messages_ttl, timeout, settings.recent_messages_limit)
+        state.redis, settings.recent_messages_ttl, timeout, settings.recent_messages_limit,
+        breaker)
     state.realtime_hub = LocalHub()
-    state.realtime_bus = create_realtime_bus(state.redis, timeout)
+    state.realtime_bus = create_realtime_bus(state.redis, timeout, breaker)
     await state.realtime_bus.start(state.realtime_hub.deliver)
     stack.push_async_callback(state.realtime_bus.close)
 
