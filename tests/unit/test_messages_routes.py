@@ -146,3 +146,13 @@ async def test_message_writes_are_rate_limited_per_user(app_client):
     codes = [(await client.post("/api/messages", json={"to_user_id": bob["id"], "text": "x"},
                                 headers=bearer(token_a))).status_code for _ in range(3)]
     assert codes[0] == 201 and codes[-1] == 429
+
+
+async def test_sent_pushed_and_read_messages_are_the_same_json(app_client):
+    _, client = app_client
+    alice, token_a, bob, token_b = await connected_pair(client, "alice", "bob")
+    sent = (await client.post("/api/messages", json={"to_user_id": bob["id"], "text": "same"},
+                              headers=bearer(token_a))).json()
+    from_db = (await client.get(f"/api/messages/{alice['id']}", headers=bearer(token_b))).json()
+    from_set = (await client.get(f"/api/messages/{alice['id']}", headers=bearer(token_b))).json()
+    assert from_db["items"] == from_set["items"] == [sent]

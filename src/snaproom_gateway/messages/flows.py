@@ -49,8 +49,11 @@ async def send(state: Any, session: AsyncSession, sender_id: int, receiver_id: i
 
 
 async def read(state: Any, session: AsyncSession, reader_id: int, peer_id: int, *, limit: int,
-               before: int | None) -> list[dict[str, Any]]:
-    """A page of the conversation, oldest first. The newest page comes from the recent set."""
+               before: int | None) -> list[bytes]:
+    """A page of the conversation, oldest first, as serialized messages (MessageOut JSON).
+
+    The newest page comes from the recent set as stored: no parsing on the hot path.
+    """
     store = state.recent_messages
     recent_page = before is None and limit <= state.settings.recent_messages_limit
     if recent_page:
@@ -60,12 +63,19 @@ async def read(state: Any, session: AsyncSession, reader_id: int, peer_id: int, 
             log.warning("recent messages read failed: %r", exc)
             cached = None
         if cached is not None:
-            return [orjson.loads(item) for item in cached[-limit:]] if limit else []
+            return cached[-limit:]
     size = max(limit, state.settings.recent_messages_limit) if recent_page else limit
     rows = await service.conversation(session, reader_id, peer_id, limit=size, before=before)
+    items = [(r.id, service.as_bytes(r)) for r in rows]
     if recent_page:
         try:
-            await store.fill(reader_id, peer_id, [(r.id, service.as_bytes(r)) for r in rows])
+            await store.fill(reader_id, peer_id, items)
         except Exception as exc:
             log.warning("recent messages fill failed: %r", exc)
-    return [service.as_dict(r) for r in rows[-limit:]]
+    return [item for _, item in items[-limit:]]
+
+
+def page_json(items: list[bytes], limit: int) -> bytes:
+    """The MessagePage body, joined from the stored messages."""
+    next_before = orjson.loads(items[0])["id"] if items and len(items) == limit else None
+    return b'{"items":[' + b",".join(items) + b'],"next_before":' + orjson.dumps(next_before) + b"}"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, status
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Response, status
 
 from snaproom_gateway.api_errors import error_responses
 from snaproom_gateway.auth.dependencies import CurrentUser
@@ -43,7 +43,7 @@ async def read_conversation(
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
     before: Annotated[int | None, Query(gt=0, le=MAX_ID,
                                         description="Only messages with a smaller id")] = None,
-) -> MessagePage:
+) -> Response:
     if user_id == user.id:
         raise HTTPException(status.HTTP_400_BAD_REQUEST, "A conversation needs another user")
     peer = await users_service.load_snapshot(request.app.state, session, user_id)
@@ -51,6 +51,4 @@ async def read_conversation(
         raise HTTPException(status.HTTP_404_NOT_FOUND, "User not found")
     items = await flows.read(request.app.state, session, user.id, user_id, limit=limit,
                              before=before)
-    next_before = items[0]["id"] if len(items) == limit else None
-    return MessagePage(items=[MessageOut.model_validate(m) for m in items],
-                       next_before=next_before)
+    return Response(flows.page_json(items, limit), media_type="application/json")

@@ -19,7 +19,8 @@ from snaproom_gateway.users import service as users_service
 def as_dict(row: Message) -> dict[str, Any]:
     created = row.created_at if row.created_at.tzinfo else row.created_at.replace(tzinfo=UTC)
     return {"id": row.id, "from_user_id": row.sender_id, "to_user_id": row.receiver_id,
-            "text": row.text, "created_at": created.isoformat()}
+            # The same text pydantic gives MessageOut, so every path answers identically.
+            "text": row.text, "created_at": created.isoformat().replace("+00:00", "Z")}
 
 
 def as_bytes(row: Message) -> bytes:
