@@ -1,22 +1,27 @@
-"""Deliver the outbox's pending events to the domain handlers, in order, like a consumer would.
+"""Let the outbox's events reach the domain handlers, then tell which events were written.
 
-Stands in for the event relay and consumer runner of the events branch while that is not merged:
-each handler gets its own session (committed after it, as the runner does) and the envelope of
-the contract. Once the events package is on this branch, tests wait for the real bus instead.
+With the events package merged, its relay and in-process bus (or Kafka consumers) deliver on
+their own: `deliver_events` waits until no outbox row is pending. Before that merge the
+stand-in has no relay, so this module plays it: each handler gets its own session, committed
+after it as the runner does, and the contract's envelope.
 """
 
 from __future__ import annotations
 
+import asyncio
 import fnmatch
 from datetime import UTC, datetime
 from types import SimpleNamespace
 from typing import Any
 
 import orjson
-from sqlalchemy import select
+from sqlalchemy import func, select
 
+from snaproom_gateway import events_standin
 from snaproom_gateway.events.models import OutboxEvent
-from snaproom_gateway.events_standin import registered_handlers
+from snaproom_gateway.events_bridge import publisher
+
+REAL_EVENTS = publisher is not events_standin
 
 
 def envelope_of(payload: dict[str, Any]) -> SimpleNamespace:
@@ -28,14 +33,43 @@ def envelope_of(payload: dict[str, Any]) -> SimpleNamespace:
 
 
 async def pending_events(app) -> list[dict[str, Any]]:
+    """Every event written to the outbox so far (sent or not), oldest first."""
     async with app.state.sessionmaker() as session:
-        rows = await session.scalars(
-            select(OutboxEvent).where(OutboxEvent.sent_at.is_(None)).order_by(OutboxEvent.seq))
+        rows = await session.scalars(select(OutboxEvent).order_by(OutboxEvent.seq))
         return [orjson.loads(row.payload) | {"_topic": row.topic} for row in rows]
 
 
+async def _written_since_last_call(app) -> list[str]:
+    cursor = getattr(app.state, "test_events_cursor", 0)
+    async with app.state.sessionmaker() as session:
+        rows = list((await session.scalars(
+            select(OutboxEvent).where(OutboxEvent.seq > cursor)
+            .order_by(OutboxEvent.seq))).all())
+    if rows:
+        app.state.test_events_cursor = rows[-1].seq
+    return [orjson.loads(row.payload)["data"]["event"] for row in rows]
+
+
+async def _wait_until_relayed(app, bound: float = 30.0) -> None:
+    # The relay marks a batch sent in the transaction that handed it to the handlers, and
+    # events those handlers publish are committed before that: no pending row means all done.
+    async with asyncio.timeout(bound):
+        while True:
+            async with app.state.sessionmaker() as session:
+                pending = await session.scalar(select(func.count()).select_from(OutboxEvent)
+                                               .where(OutboxEvent.sent_at.is_(None)))
+            if not pending:
+                return
+            await asyncio.sleep(0.05)
+
+
 async def deliver_events(app) -> list[str]:
-    """Run handlers for every pending event (and the events they publish); return their names."""
+    """Deliver every pending event (and the events handlers publish); return the names of the
+    events written since the last call."""
+    if REAL_EVENTS:
+        await _wait_until_relayed(app)
+        return await _written_since_last_call(app)
+    registered_handlers = events_standin.registered_handlers
     delivered: list[str] = []
     while True:
         async with app.state.sessionmaker() as session:
@@ -46,6 +80,7 @@ async def deliver_events(app) -> list[str]:
                 row.sent_at = datetime.now(UTC)
             await session.commit()
         if not rows:
+            await _written_since_last_call(app)
             return delivered
         for row in rows:
             payload = orjson.loads(row.payload)

@@ -3,6 +3,7 @@
 import pytest
 from sqlalchemy import select
 
+from snaproom_gateway.auth.tokens import token_hash
 from snaproom_gateway.users import deletion
 from snaproom_gateway.users.models import User, UserDeletion
 from tests.domain_events import deliver_events, pending_events
@@ -232,3 +233,26 @@ async def test_a_redelivered_user_deleted_event_is_a_no_op(app_client):
     async with app.state.sessionmaker() as session:
         outcome = await deletion.finish(session, app.state.settings, user["id"])
     assert outcome == "skipped"
+
+
+async def test_the_user_cache_holds_only_the_public_profile(app_client):
+    import orjson
+
+    app, client = app_client
+    owner, _ = await signup(client, "private_person")
+    _, token = await signup(client, "curious")
+    await client.get(f"/api/users/{owner['id']}", headers=bearer(token))
+    cached = orjson.loads(app.state.cache.values[f"user:{owner['id']}"])
+    assert cached["username"] == "private_person"
+    assert not {"email", "role", "status", "password_hash"} & set(cached)
+
+
+async def test_the_session_entry_carries_the_user_facts_and_the_user_tag(app_client):
+    import orjson
+
+    app, client = app_client
+    user, token = await signup(client, "tagged")
+    entry = orjson.loads(app.state.cache.values[f"session:{token_hash(token)}"])
+    assert (entry["user_id"], entry["role"], entry["email"]) == (
+        user["id"], "user", "tagged@example.com")
+    assert f"session:{token_hash(token)}" in app.state.cache.tags[f"user:{user['id']}"]

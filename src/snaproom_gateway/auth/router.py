@@ -75,5 +75,9 @@ async def logout(user: CurrentUser, request: Request, session: SessionDep) -> Re
 
 @router.get("/me", response_model=UserPrivate, summary="The signed-in user",
             responses=error_responses(401))
-async def me(user: CurrentUser, request: Request) -> UserPrivate:
-    return UserPrivate.model_validate(request.state.user_snapshot)
+async def me(user: CurrentUser, request: Request, session: SessionDep) -> UserPrivate:
+    data = await users_service.load_public(request.app.state, session, user.id)
+    if data is None:  # deleted between the session check and now
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "Not authenticated",
+                            headers={"WWW-Authenticate": "Bearer"})
+    return UserPrivate.model_validate(data | {"email": user.email, "role": user.role})

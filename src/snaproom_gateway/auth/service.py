@@ -36,7 +36,7 @@ async def signup(state: Any, session: AsyncSession, data: SignupIn, client: Clie
     user = await users_service.create(
         session, email=data.email, username=data.username, password=data.password,
         first_name=data.first_name, last_name=data.last_name)
-    token, info = await sessions.create(session, user.id, state.settings.session_ttl,
+    token, info = await sessions.create(session, user, state.settings.session_ttl,
                                         ip=client.ip, user_agent=client.user_agent)
     await events.user_login(session, user.id, client.ip)
     await events.audit(session, "signup", user.id, ip=client.ip)
@@ -56,7 +56,7 @@ async def login(state: Any, session: AsyncSession, email: str, password: str,
         raise InvalidCredentials()
     if new_hash:
         user.password_hash = new_hash
-    token, info = await sessions.create(session, user.id, state.settings.session_ttl,
+    token, info = await sessions.create(session, user, state.settings.session_ttl,
                                         ip=client.ip, user_agent=client.user_agent)
     await events.user_login(session, user.id, client.ip)
     await events.audit(session, "login", user.id, ip=client.ip)
@@ -66,7 +66,7 @@ async def login(state: Any, session: AsyncSession, email: str, password: str,
 
 
 async def logout(state: Any, session: AsyncSession, user: AuthUser, client: Client) -> None:
-    await sessions.revoke(state, session, user.session_hash)
+    await sessions.revoke(session, user.session_hash)
     await events.user_logout(session, user.id)
     await events.audit(session, "logout", user.id, ip=client.ip)
     await session.commit()

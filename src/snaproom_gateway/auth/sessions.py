@@ -1,13 +1,16 @@
 """The session store: durable rows in the database, an entry in the tagged cache per session.
 
-Validation is a cache hit on the hot path; on a miss (expired entry, Redis restarted or down) the
-database answers and the entry is written back, so losing the cache logs nobody out. Revocation
-deletes the row first, then the cache entry (all of a user's entries by their tag).
+The cache entry holds what a request needs to know about its user (id, email, username, role),
+so validation is one cache hit on the hot path. It carries the user's cache tags too: the event
+that drops `user:{id}` (a role or name change, a deletion) drops the user's sessions' entries,
+and the next request reads them again from the database. On a miss (expired entry, Redis
+restarted or down) the database answers and the entry is written back, so losing the cache
+logs nobody out. Revocation deletes the row first, then the cache entries.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -18,13 +21,22 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from snaproom_gateway import domain_cache
 from snaproom_gateway.auth.models import UserSession
 from snaproom_gateway.auth.tokens import new_token, token_hash
+from snaproom_gateway.users.models import User
+
+ACTIVE = "active"
 
 
 @dataclass(frozen=True)
 class SessionInfo:
+    """A live session and the facts about its user that authorization needs."""
+
     token_hash: str
     user_id: int
     expires_at: float  # epoch seconds
+    email: str
+    username: str
+    role: str
+    display_name: str | None = None
 
 
 def session_key(hashed: str) -> str:
@@ -35,15 +47,22 @@ def user_sessions_tag(user_id: int) -> str:
     return f"sessions:user:{user_id}"
 
 
-async def create(session: AsyncSession, user_id: int, ttl: int, *, ip: str | None,
+def _info(hashed: str, user: User, expires: datetime) -> SessionInfo:
+    if expires.tzinfo is None:
+        expires = expires.replace(tzinfo=UTC)
+    return SessionInfo(hashed, user.id, expires.timestamp(), user.email, user.username,
+                       user.role, user.display_name)
+
+
+async def create(session: AsyncSession, user: User, ttl: int, *, ip: str | None,
                  user_agent: str | None) -> tuple[str, SessionInfo]:
     """Add the row to the caller's transaction; return (token, info). Cache it after commit."""
     token = new_token()
     hashed = token_hash(token)
     expires = datetime.now(UTC) + timedelta(seconds=ttl)
-    session.add(UserSession(token_hash=hashed, user_id=user_id, expires_at=expires,
+    session.add(UserSession(token_hash=hashed, user_id=user.id, expires_at=expires,
                             ip=ip, user_agent=(user_agent or "")[:255] or None))
-    return token, SessionInfo(hashed, user_id, expires.timestamp())
+    return token, _info(hashed, user, expires)
 
 
 async def remember(state: Any, info: SessionInfo) -> None:
@@ -51,38 +70,47 @@ async def remember(state: Any, info: SessionInfo) -> None:
     ttl = min(state.settings.session_cache_ttl, remaining)
     if ttl <= 0:
         return
-    value = orjson.dumps({"user_id": info.user_id, "expires_at": info.expires_at})
-    await domain_cache.set(state, session_key(info.token_hash), value, ttl=ttl,
-                           tags=(user_sessions_tag(info.user_id),))
+    fields = asdict(info)
+    del fields["token_hash"]
+    await domain_cache.set(state, session_key(info.token_hash), orjson.dumps(fields), ttl=ttl,
+                           tags=(user_sessions_tag(info.user_id),
+                                 *domain_cache.user_tags(state, info.user_id)))
+
+
+def _from_cache(hashed: str, raw: bytes) -> SessionInfo | None:
+    try:
+        fields = orjson.loads(raw)
+        return SessionInfo(token_hash=hashed, user_id=int(fields["user_id"]),
+                           expires_at=float(fields["expires_at"]), email=fields["email"],
+                           username=fields["username"], role=fields["role"],
+                           display_name=fields.get("display_name"))
+    except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
+        return None  # an unreadable or older-shaped entry is a miss
 
 
 async def resolve(state: Any, session: AsyncSession, token: str) -> SessionInfo | None:
-    """The live session of this token, or None. Cache first, then the database."""
+    """The live session of this token, or None. One cache read; on a miss one query."""
     if not token or len(token) > 512:
         return None
     hashed = token_hash(token)
     now = datetime.now(UTC).timestamp()
     cached = await domain_cache.get(state, session_key(hashed))
-    if cached is not None:
-        try:
-            entry = orjson.loads(cached)
-            info = SessionInfo(hashed, int(entry["user_id"]), float(entry["expires_at"]))
-        except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
-            info = None  # an unreadable entry is a miss
-        if info is not None:
-            return info if info.expires_at > now else None
-    row = await session.get(UserSession, hashed)
-    if row is None:
+    if cached is not None and (info := _from_cache(hashed, cached)) is not None:
+        return info if info.expires_at > now else None
+    found = (await session.execute(
+        select(UserSession.expires_at, User).join(User, User.id == UserSession.user_id)
+        .where(UserSession.token_hash == hashed))).first()
+    if found is None:
         return None
-    expires = row.expires_at if row.expires_at.tzinfo else row.expires_at.replace(tzinfo=UTC)
-    info = SessionInfo(hashed, row.user_id, expires.timestamp())
-    if info.expires_at <= now:
+    expires, user = found
+    info = _info(hashed, user, expires)
+    if info.expires_at <= now or user.status != ACTIVE:
         return None
     await remember(state, info)
     return info
 
 
-async def revoke(state: Any, session: AsyncSession, hashed: str) -> None:
+async def revoke(session: AsyncSession, hashed: str) -> None:
     """Delete one session in the caller's transaction; call `forget` after the commit."""
     await session.execute(delete(UserSession).where(UserSession.token_hash == hashed))
 

@@ -47,7 +47,8 @@ async def list_users(
         body = cached if isinstance(cached, bytes) else orjson.dumps(cached)
         return Response(body, media_type="application/json", headers={"X-Cache": "HIT"})
     users, total = await users_service.list_active(session, page, size)
-    answer = UserPage(items=[UserPublic.model_validate(users_service.snapshot(u)) for u in users],
+    answer = UserPage(items=[UserPublic.model_validate(users_service.public_profile(u))
+                             for u in users],
                       page=page, size=size, total=total)
     body = answer.model_dump_json().encode()
     await domain_cache.cache_api_response(state, "/api/users", params, body,
@@ -64,12 +65,13 @@ async def get_user(
     request: Request,
     session: SessionDep,
 ) -> UserPrivate | UserPublic:
-    data = await users_service.load_snapshot(request.app.state, session, user_id)
-    if data is None or data.get("status") != users_service.ACTIVE:
+    data = await users_service.load_public(request.app.state, session, user_id)
+    if data is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "User not found")
     if viewer.id == user_id:
         views = await analytics_service.views_of(session, user_id)
-        return UserPrivate.model_validate({**data, "profile_views": views})
+        return UserPrivate.model_validate(
+            data | {"email": viewer.email, "role": viewer.role, "profile_views": views})
     await events.profile_viewed(session, user_id, viewer.id)
     await session.commit()
     return UserPublic.model_validate(data)

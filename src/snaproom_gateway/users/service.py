@@ -21,15 +21,23 @@ PUBLIC_FIELDS = ("id", "username", "display_name", "first_name", "last_name", "b
                  "avatar_url", "created_at")
 
 
-def snapshot(user: User) -> dict[str, Any]:
-    """The user as cached (user:{id}) and as the auth dependency reads it."""
+def _created(user: User) -> str:
     created = user.created_at if user.created_at.tzinfo else user.created_at.replace(tzinfo=UTC)
-    return {
-        "id": user.id, "email": user.email, "username": user.username,
-        "first_name": user.first_name, "last_name": user.last_name,
-        "display_name": user.display_name, "bio": user.bio, "avatar_url": user.avatar_url,
-        "role": user.role, "status": user.status, "created_at": created.isoformat(),
-    }
+    return created.isoformat()
+
+
+def public_profile(user: User) -> dict[str, Any]:
+    """The profile anyone signed in may see: what the user cache (user:{id}) holds.
+
+    Only public fields: the cache's HTTP layer may serve this entry as it is.
+    """
+    return {name: getattr(user, name) for name in PUBLIC_FIELDS if name != "created_at"} | {
+        "created_at": _created(user)}
+
+
+def snapshot(user: User) -> dict[str, Any]:
+    """The user as its owner sees it (public profile, email and role)."""
+    return public_profile(user) | {"email": user.email, "role": user.role}
 
 
 async def get(session: AsyncSession, user_id: int) -> User | None:
@@ -40,8 +48,12 @@ async def get_by_email(session: AsyncSession, email: str) -> User | None:
     return await session.scalar(select(User).where(User.email == email.strip().lower()))
 
 
-async def load_snapshot(state: Any, session: AsyncSession, user_id: int) -> dict[str, Any] | None:
-    """The user cache first (user:{id}); on a miss the database, written back to the cache."""
+async def load_public(state: Any, session: AsyncSession, user_id: int) -> dict[str, Any] | None:
+    """An active user's public profile: the user cache first, then the database (written back).
+
+    None for an unknown or deleted user; only active users are cached, and the events that end
+    that (user.deleted) drop the entry.
+    """
     cached = await domain_cache.get_user(state, user_id)
     if cached is not None:
         try:
@@ -49,9 +61,9 @@ async def load_snapshot(state: Any, session: AsyncSession, user_id: int) -> dict
         except orjson.JSONDecodeError:
             pass
     user = await get(session, user_id)
-    if user is None:
+    if user is None or user.status != ACTIVE:
         return None
-    data = snapshot(user)
+    data = public_profile(user)
     await domain_cache.cache_user(state, user_id, data)
     return data
 
