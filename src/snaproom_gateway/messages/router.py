@@ -46,8 +46,7 @@ async def read_conversation(
 ) -> Response:
     if user_id == user.id:
         raise HTTPException(status.HTTP_400_BAD_REQUEST, "A conversation needs another user")
-    peer = await users_service.load_snapshot(request.app.state, session, user_id)
-    if peer is None or peer.get("status") != users_service.ACTIVE:
+    if await users_service.load_public(request.app.state, session, user_id) is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "User not found")
     items = await flows.read(request.app.state, session, user.id, user_id, limit=limit,
                              before=before)

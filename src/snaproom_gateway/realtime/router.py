@@ -23,7 +23,6 @@ from snaproom_gateway.messages import flows
 from snaproom_gateway.messages.exceptions import MessageError
 from snaproom_gateway.presence import service as presence
 from snaproom_gateway.realtime.schemas import Ping, PresenceQuery, PrivateMessage, client_frame
-from snaproom_gateway.users import service as users_service
 
 router = APIRouter(tags=["realtime"])
 log = logging.getLogger(__name__)
@@ -42,14 +41,9 @@ def _token(socket: WebSocket) -> str | None:
 async def _signed_in_user(state: Any, token: str | None) -> int | None:
     if not token:
         return None
-    async with state.sessionmaker() as session:
+    async with state.sessionmaker() as session:  # the same check as the HTTP routes' CurrentUser
         info = await sessions.resolve(state, session, token)
-        if info is None:
-            return None
-        data = await users_service.load_snapshot(state, session, info.user_id)
-    if data is None or data.get("status") != users_service.ACTIVE:
-        return None
-    return int(data["id"])
+    return info.user_id if info is not None else None
 
 
 async def _keep_online(state: Any, user_id: int) -> None:
