@@ -1,5 +1,7 @@
 """Presence, notifications and the user-deletion purge on the embedded defaults."""
 
+import asyncio
+
 import pytest
 from sqlalchemy import func, or_, select
 
@@ -166,3 +168,35 @@ async def test_deleting_a_user_removes_their_connections_messages_and_notificati
             await purge_steps[name](session, alice["id"])
         await session.commit()
     assert await _count(app, Notification, bob["id"]) >= 1
+
+
+async def test_a_notification_is_pushed_only_after_the_runner_commits(app_client):
+    from types import SimpleNamespace
+
+    from snaproom_gateway.notifications.handlers import notify_connection_change
+
+    app, client = app_client
+    alice, _ = await signup(client, "alice")
+    bob, _ = await signup(client, "bob")
+    pushed = []
+
+    class Recorder:
+        async def publish(self, user_ids, payload):
+            pushed.append((user_ids, payload["type"]))
+
+    app.state.realtime_bus = Recorder()
+    data = {"connection_id": 7, "from_user_id": alice["id"], "to_user_id": bob["id"]}
+    for event_id, commit in (("0190a000-0000-7000-8000-00000000000a", False),
+                             ("0190a000-0000-7000-8000-00000000000b", True)):
+        envelope = SimpleNamespace(id=event_id, data=SimpleNamespace(
+            event="connection.requested", user_id=alice["id"], data=data))
+        async with app.state.sessionmaker() as session:
+            await notify_connection_change(envelope, SimpleNamespace(
+                session=session, state=app.state, settings=app.state.settings))
+            assert pushed == []
+            await (session.commit() if commit else session.rollback())
+        for _ in range(100):  # the push is a task started by the commit
+            if pushed:
+                break
+            await asyncio.sleep(0.01)
+    assert pushed == [([bob["id"]], "notification")]

@@ -7,9 +7,11 @@ carries its event's id (unique), so a replay cannot notify twice.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
+from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from snaproom_gateway.events_bridge import handler_session, handles
@@ -20,12 +22,29 @@ from snaproom_gateway.users.deletion import purge_step
 log = logging.getLogger(__name__)
 
 
+_pushes: set[asyncio.Task[bool]] = set()  # running pushes, kept from the garbage collector
+
+
+def _push_after_commit(session: AsyncSession, state: Any, user_id: int,
+                       frame: dict[str, Any]) -> None:
+    """The runner commits the handler's session; push only then, so a client that reacts by
+    reading /api/notifications finds the row, and a rolled-back attempt pushes nothing."""
+
+    def committed(_session: Any) -> None:
+        task = asyncio.get_running_loop().create_task(realtime.push(state, [user_id], frame))
+        _pushes.add(task)
+        task.add_done_callback(_pushes.discard)
+
+    event.listen(session.sync_session, "after_commit", committed, once=True)
+
+
 async def _notify(ctx: Any, user_id: int, kind: str, payload: dict[str, Any],
                   event_id: str) -> None:
-    row = await service.create(handler_session(ctx), user_id, kind, payload, event_id)
+    session = handler_session(ctx)
+    row = await service.create(session, user_id, kind, payload, event_id)
     if row is not None:
-        await realtime.push(ctx.state, [user_id], {"type": "notification",
-                                                   "notification": service.as_dict(row)})
+        _push_after_commit(session, ctx.state, user_id,
+                           {"type": "notification", "notification": service.as_dict(row)})
 
 
 @handles("connection.*", group="notifications")
