@@ -22,6 +22,8 @@ from snaproom_gateway.infra.presence import PresenceState
 from snaproom_gateway.messages import flows
 from snaproom_gateway.messages.exceptions import MessageError
 from snaproom_gateway.presence import service as presence
+from snaproom_gateway.realtime import service as realtime
+from snaproom_gateway.realtime.presence_sync import RECHECK
 from snaproom_gateway.realtime.schemas import Ping, PresenceQuery, PrivateMessage, client_frame
 
 router = APIRouter(tags=["realtime"])
@@ -65,6 +67,8 @@ async def _announce(state: Any, user_id: int, online: bool) -> None:
         now = PresenceState(online, seen)
         async with state.sessionmaker() as session:
             await presence.announce(state, session, user_id, now)
+        if not online:  # another instance may still hold a socket of this user
+            await realtime.push(state, [user_id], {"type": RECHECK})
     except Exception as exc:
         log.warning("presence %s of %s not recorded: %r", "online" if online else "offline",
                     user_id, exc)

@@ -12,7 +12,16 @@ from snaproom_gateway.infra.presence import create_presence
 from snaproom_gateway.infra.realtime_bus import create_realtime_bus
 from snaproom_gateway.infra.recent_messages import create_recent_messages
 from snaproom_gateway.realtime.hub import LocalHub
+from snaproom_gateway.realtime.presence_sync import RECHECK, still_here
 from snaproom_gateway.settings import Settings
+
+
+async def on_push(state: Any, user_ids: list[int], payload: dict[str, Any]) -> None:
+    """A push from the bus: internal ones are handled here, the rest go to local sockets."""
+    if payload.get("type") == RECHECK:
+        await still_here(state, user_ids)
+        return
+    await state.realtime_hub.deliver(user_ids, payload)
 
 
 async def start(state: Any, settings: Settings, stack: AsyncExitStack) -> None:
@@ -25,7 +34,7 @@ async def start(state: Any, settings: Settings, stack: AsyncExitStack) -> None:
         breaker)
     state.realtime_hub = LocalHub()
     state.realtime_bus = create_realtime_bus(state.redis, timeout, breaker)
-    await state.realtime_bus.start(state.realtime_hub.deliver)
+    await state.realtime_bus.start(lambda user_ids, payload: on_push(state, user_ids, payload))
     stack.push_async_callback(state.realtime_bus.close)
 
     def health() -> dict[str, Any]:

@@ -72,3 +72,22 @@ async def test_presence_and_notifications_cross_instances(two_instances):
     assert (came["user_id"], came["online"], went["online"]) == (alice["id"], True, False)
     assert seen_on_b[str(alice["id"])]["online"] is True
     assert note["notification"]["payload"]["from_user_id"] == carol["id"]
+
+
+async def test_closing_one_of_two_sockets_on_different_instances_keeps_the_user_online(
+        two_instances):
+    (_, address_a, client_a), (_, address_b, client_b) = two_instances
+    alice, token_a, bob, token_b = await connected_pair(client_a, unique("al"), unique("bo"))
+    async with ws_connect(address_b, token_b) as bob_on_b:
+        async with ws_connect(address_a, token_a):
+            async with ws_connect(address_b, token_a):
+                # Online twice: her first socket on A, then her first socket on B.
+                opened = [await next_frame(bob_on_b, "presence") for _ in range(2)]
+            # Her socket on B closed: B says offline, then A (still holding one) says online.
+            went = await next_frame(bob_on_b, "presence")
+            back = await next_frame(bob_on_b, "presence")
+            seen = (await client_b.get(f"/api/presence?user_ids={alice['id']}",
+                                       headers=bearer(token_b))).json()
+    assert [f["online"] for f in opened] == [True, True]
+    assert (went["online"], back["online"]) == (False, True)
+    assert seen[str(alice["id"])]["online"] is True
