@@ -123,3 +123,21 @@ async def test_a_socket_closes_when_its_session_ends(server):
         with pytest.raises(websockets.ConnectionClosed) as closed:
             await next_frame(conn, "message:sent")
     assert closed.value.rcvd.code == 1008
+
+
+async def test_socket_messages_count_against_the_per_user_write_limit(server):
+    app, address, client = server
+    _, token_a, bob, _ = await connected_pair(client, "alice", "bob")
+    app.state.settings = app.state.settings.model_copy(update={"rate_limit_writes": "2/minute"})
+    answers = []
+    async with ws_connect(address, token_a) as conn:
+        for i in range(3):
+            await conn.send(orjson.dumps({"type": "private-message", "to_user_id": bob["id"],
+                                          "text": f"n{i}", "ref": str(i)}).decode())
+            while True:
+                frame = orjson.loads(await conn.recv())
+                if frame["type"] in ("message:sent", "error"):
+                    answers.append(frame)
+                    break
+    assert answers[0]["type"] == "message:sent"
+    assert (answers[-1]["type"], answers[-1]["status"], answers[-1]["ref"]) == ("error", 429, "2")
