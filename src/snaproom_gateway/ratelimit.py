@@ -41,6 +41,12 @@ async def _apply(request: Request, response: Response, name: str, identity: str)
             f"Too many requests: the limit is {spec}; retry in {decision.retry_after} s",
             headers=headers)
     response.headers.update(headers)
+    request.state.rate_limit_headers = headers  # for the route's own error answers
+
+
+def rate_limit_headers(request: Request) -> dict[str, str]:
+    """The X-RateLimit-* headers of this request, for an HTTPException the route raises."""
+    return dict(getattr(request.state, "rate_limit_headers", {}))
 
 
 def client_ip(request: Request) -> str:

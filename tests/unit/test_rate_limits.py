@@ -18,6 +18,8 @@ async def test_login_is_limited_per_ip_with_429_retry_after_and_ratelimit_header
     assert good.status_code == 200
     assert (good.headers["x-ratelimit-limit"], good.headers["x-ratelimit-remaining"]) == ("3", "2")
     assert [a.status_code for a in answers] == [401, 401, 429]
+    # A failed login tells the client how many tries are left too.
+    assert [a.headers["x-ratelimit-remaining"] for a in answers] == ["1", "0", "0"]
     refused = answers[2]
     assert refused.headers["x-ratelimit-limit"] == "3"
     assert 1 <= int(refused.headers["retry-after"]) <= 60

@@ -10,7 +10,7 @@ from snaproom_gateway.auth.dependencies import SESSION_COOKIE, CurrentUser
 from snaproom_gateway.auth.exceptions import InvalidCredentials
 from snaproom_gateway.auth.schemas import AuthOut, LoginIn, SignupIn
 from snaproom_gateway.deps import SessionDep
-from snaproom_gateway.ratelimit import client_ip, rate_limit
+from snaproom_gateway.ratelimit import client_ip, rate_limit, rate_limit_headers
 from snaproom_gateway.users import service as users_service
 from snaproom_gateway.users.exceptions import UserExists
 from snaproom_gateway.users.schemas import UserPrivate
@@ -44,7 +44,8 @@ async def signup(data: SignupIn, request: Request, response: Response,
     try:
         signed_in = await service.signup(request.app.state, session, data, _client(request))
     except UserExists as exc:
-        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
+        raise HTTPException(status.HTTP_409_CONFLICT, str(exc),
+                            headers=rate_limit_headers(request)) from None
     return _answer(request, response, signed_in)
 
 
@@ -58,7 +59,8 @@ async def login(data: LoginIn, request: Request, response: Response,
                                         _client(request))
     except InvalidCredentials as exc:
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, str(exc),
-                            headers={"WWW-Authenticate": "Bearer"}) from None
+                            headers={"WWW-Authenticate": "Bearer"} | rate_limit_headers(request)
+                            ) from None
     return _answer(request, response, signed_in)
 
 
