@@ -24,6 +24,8 @@ from snaproom_gateway.audit.router import router as audit_router
 from snaproom_gateway.auth import janitor
 from snaproom_gateway.auth.router import router as auth_router
 from snaproom_gateway.connections.router import router as connections_router
+from snaproom_gateway.events import runtime as events_runtime
+from snaproom_gateway.events.admin_router import router as events_admin_router
 from snaproom_gateway.health.router import router as health_router
 from snaproom_gateway.infra import database, kafka, migrations, ratelimit, redis
 from snaproom_gateway.logging_setup import configure as configure_logging
@@ -69,6 +71,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # --- cache ---
 
         # --- events: outbox relay, consumers ---
+        state.events = await events_runtime.start_events(state, stack)
 
         # --- domain: rate limiter (fails open when Redis is down; reported in health) ---
         state.rate_limiter = ratelimit.RequestLimiter(settings, state.redis)
@@ -109,6 +112,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(RequestIdMiddleware)
     app.include_router(health_router)
     resilience_setup.install(app)
+    app.include_router(events_admin_router)
     # --- routers of the domains ---
     app.include_router(auth_router)
     app.include_router(users_router)

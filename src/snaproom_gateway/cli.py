@@ -115,6 +115,198 @@ def create_admin(
     raise typer.Exit(code)
 
 
+# --- events: topics, consume, replay, offsets (logic in events/commands.py) ---
+
+topics_cli = typer.Typer(help="Kafka topics of the gateway (kafka-topics' peers).",
+                         no_args_is_help=True)
+offsets_cli = typer.Typer(help="Consumer-group offsets (kafka-consumer-groups' peers).",
+                          no_args_is_help=True)
+cli.add_typer(topics_cli, name="topics")
+cli.add_typer(offsets_cli, name="offsets")
+
+GroupOption = Annotated[str, typer.Option(
+    "--group", "-g",
+    help="Consumer group: a handler group (e.g. audit, notifications) or any name; the Kafka "
+    "group id is KAFKA_CONSUMER_GROUP_ID.<group>.")]
+
+
+def _run_events(coroutine_factory):
+    """Run an events command; one line and exit 1 on an expected failure."""
+    from snaproom_gateway.events.commands import CommandError
+
+    try:
+        return asyncio.run(coroutine_factory())
+    except CommandError as exc:
+        typer.echo(f"snaproom-gateway: {exc}", err=True)
+        raise typer.Exit(1) from None
+    except (OSError, TimeoutError) as exc:
+        typer.echo(f"snaproom-gateway: {type(exc).__name__}: {exc}", err=True)
+        raise typer.Exit(1) from None
+
+
+def _echo_json(value) -> None:
+    import orjson
+
+    typer.echo(orjson.dumps(value, option=orjson.OPT_INDENT_2).decode())
+
+
+def _parse_time(value: str | None):
+    if value is None:
+        return None
+    from datetime import UTC, datetime
+
+    try:
+        when = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise typer.BadParameter(f"{value!r} is not an ISO 8601 time "
+                                 "(e.g. 2026-01-15T10:30:00Z)") from None
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
+
+
+@topics_cli.command("ensure")
+def topics_ensure() -> None:
+    """Create the topics of DESIGN.md (and their .dlq twins) that do not exist yet.
+
+    Replication factor is min(KAFKA_REPLICATION_FACTOR, brokers). The app does this on start too.
+    """
+    from snaproom_gateway.events import commands
+
+    settings = settings_or_exit()
+    typer.echo(f"ensuring topics on {','.join(settings.kafka_brokers) or '(no brokers)'} ...",
+               err=True)
+    result = _run_events(lambda: commands.topics_ensure(settings))
+    for topic, outcome in sorted(result.items()):
+        typer.echo(f"{topic:28} {outcome}")
+
+
+@topics_cli.command("list")
+def topics_list(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """List topics with their partitions: leader, replicas and in-sync replicas (ISR)."""
+    from snaproom_gateway.events import commands
+
+    settings = settings_or_exit()
+    topics = _run_events(lambda: commands.topics_list(settings))
+    if as_json:
+        _echo_json(topics)
+        return
+    for topic in topics:
+        parts = topic["partitions"]
+        typer.echo(f"{topic['topic']}  partitions={len(parts)} "
+                   f"replicas={len(parts[0]['replicas']) if parts else 0}")
+        for p in parts:
+            typer.echo(f"  partition {p['partition']:>2}  leader {p['leader']}  "
+                       f"replicas {','.join(map(str, p['replicas']))}  "
+                       f"isr {','.join(map(str, p['isr']))}")
+
+
+@cli.command()
+def consume(
+    topics: Annotated[list[str], typer.Argument(help="Topics to consume, e.g. user-events.")],
+    group: GroupOption = "snaproom-gateway",
+    timeout: Annotated[int | None, typer.Option(
+        help="Stop after this many milliseconds without a message (default: run until "
+        "SIGINT/SIGTERM).")] = None,
+    batch_size: Annotated[int, typer.Option(
+        min=1, max=10_000, help="Messages handled (and offsets committed) per batch.")] = 500,
+) -> None:
+    """Consume topics as a consumer group and run its handlers (artisan's kafka:consume).
+
+    A group with no registered handlers prints each event as one JSON line. Offsets are
+    committed after handling; an event the group already handled has no second effect; a
+    message that does not validate goes to <topic>.dlq.
+    """
+    from snaproom_gateway.events import commands
+
+    settings = settings_or_exit()
+    idle = timeout / 1000 if timeout is not None else None
+    result = _run_events(lambda: commands.consume(settings, topics, group, idle_timeout=idle,
+                                                      batch_size=batch_size))
+    typer.echo(f"stopped: {result['consumed']} consumed, {result['handled']} handled, "
+               f"{result['skipped']} already handled, {result['dead_lettered']} dead-lettered "
+               f"in {result['seconds']}s", err=True)
+
+
+@cli.command()
+def replay(
+    topic: Annotated[list[str], typer.Option("--topic", "-t",
+                                             help="Topic to replay (repeatable).")],
+    group: GroupOption,
+    from_beginning: Annotated[bool, typer.Option("--from-beginning",
+                                                 help="Replay from the earliest offset.")] = False,
+    from_timestamp: Annotated[str | None, typer.Option(
+        "--from-timestamp", help="Replay from the first message at or after this ISO time.")
+    ] = None,
+    skip_handled: Annotated[bool, typer.Option(
+        "--skip-handled", help="Only run handlers for events the group never handled (default "
+        "re-runs them all, to rebuild read models and caches).")] = False,
+    timeout: Annotated[int, typer.Option(
+        help="Also stop after this many milliseconds without a message.")] = 30_000,
+) -> None:
+    """Reset a group's offsets and re-run its handlers up to the topics' current end (CQRS replay).
+
+    The group's consumers must be stopped (as with kafka-consumer-groups --reset-offsets).
+    """
+    from snaproom_gateway.events import commands
+
+    if from_beginning == (from_timestamp is not None):
+        raise typer.BadParameter("give exactly one of --from-beginning or --from-timestamp")
+    when = _parse_time(from_timestamp)
+    settings = settings_or_exit()
+    result = _run_events(lambda: commands.replay(
+        settings, topic, group, target="earliest" if from_beginning else "timestamp", when=when,
+        rehandle=not skip_handled, idle_timeout=timeout / 1000))
+    typer.echo(f"replayed: {result['consumed']} consumed, {result['handled']} handled, "
+               f"{result['skipped']} skipped, {result['dead_lettered']} dead-lettered "
+               f"in {result['seconds']}s", err=True)
+
+
+@offsets_cli.command("show")
+def offsets_show(
+    group: GroupOption,
+    topic: Annotated[list[str] | None, typer.Option("--topic", "-t",
+                                                    help="Only these topics.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Committed offset, end offset and lag per partition of a consumer group."""
+    from snaproom_gateway.events import commands
+
+    settings = settings_or_exit()
+    result = _run_events(lambda: commands.offsets_show(settings, group, topic or []))
+    if as_json:
+        _echo_json(result)
+        return
+    typer.echo(f"GROUP {result['group']}  total lag {result['lag']}")
+    typer.echo(f"{'TOPIC':24} {'PARTITION':>9} {'COMMITTED':>10} {'END':>10} {'LAG':>8}")
+    for row in result["partitions"]:
+        committed = "-" if row["committed"] is None else row["committed"]
+        typer.echo(f"{row['topic']:24} {row['partition']:>9} {committed:>10} "
+                   f"{row['end']:>10} {row['lag']:>8}")
+
+
+@offsets_cli.command("reset")
+def offsets_reset(
+    group: GroupOption,
+    topic: Annotated[list[str], typer.Option("--topic", "-t", help="Topic (repeatable).")],
+    to_earliest: Annotated[bool, typer.Option("--to-earliest")] = False,
+    to_latest: Annotated[bool, typer.Option("--to-latest")] = False,
+    to_datetime: Annotated[str | None, typer.Option(
+        "--to-datetime", help="First message at or after this ISO time.")] = None,
+) -> None:
+    """Move a stopped group's committed offsets (kafka-consumer-groups --reset-offsets)."""
+    from snaproom_gateway.events import commands
+
+    if sum([to_earliest, to_latest, to_datetime is not None]) != 1:
+        raise typer.BadParameter("give exactly one of --to-earliest, --to-latest, --to-datetime")
+    target = "earliest" if to_earliest else "latest" if to_latest else "timestamp"
+    when = _parse_time(to_datetime)
+    settings = settings_or_exit()
+    result = _run_events(lambda: commands.offsets_reset(settings, group, topic, target, when))
+    for row in result["partitions"]:
+        typer.echo(f"{result['group']} {row['topic']}[{row['partition']}] -> {row['offset']}")
+
+
 def main() -> None:
     try:
         cli()

@@ -99,6 +99,21 @@ class Settings(BaseSettings):
     health_probe_timeout: float = Field(1.5, gt=0, le=10)
 
     # --- events (outbox, relay, consumers) ---
+    # Rows per relay round: sent with one producer flush and marked sent with one UPDATE.
+    outbox_batch_size: int = Field(2000, ge=1, le=50_000)
+    # Fallback poll when no commit signal or NOTIFY arrives (another writer, a lost notify).
+    outbox_poll_interval: float = Field(1.0, gt=0, le=60)
+    outbox_backoff_max: float = Field(10.0, gt=0, le=300)
+    outbox_retention_hours: float = Field(24.0, ge=0)
+    # Run the registered consumer groups inside the app (off for API-only instances).
+    events_consumers_enabled: bool = True
+    # Extra modules whose @handles registrations to load, beside events/registry.py's list.
+    events_handler_modules: Annotated[list[str], NoDecode] = []
+    events_handler_retries: int = Field(3, ge=0, le=20)
+    events_retry_backoff: float = Field(0.2, ge=0, le=30)
+    events_shutdown_timeout: float = Field(10.0, gt=0, le=120)
+    # Create the topics of DESIGN.md on start (broker auto-creation is off in production).
+    kafka_ensure_topics: bool = True
 
     # --- cache ---
 
@@ -152,7 +167,8 @@ class Settings(BaseSettings):
     # Bound of each presence / recent-messages / realtime Redis call.
     realtime_redis_timeout: float = Field(1.0, gt=0, le=10)
 
-    _split = field_validator("cors_origins", "redis_sentinels", "kafka_brokers", mode="before")(
+    _split = field_validator("cors_origins", "redis_sentinels", "kafka_brokers",
+                             "events_handler_modules", mode="before")(
         classmethod(lambda cls, v: _split_csv(v))
     )
 

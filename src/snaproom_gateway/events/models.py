@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Index, Integer, LargeBinary, String, Text
+from sqlalchemy import Index, Integer, LargeBinary, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from snaproom_gateway.orm import Base, utcnow
@@ -27,7 +27,12 @@ class OutboxEvent(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
 
-    __table_args__ = (Index("ix_outbox_pending", "sent_at", "seq"),)
+    __table_args__ = (
+        Index("ix_outbox_pending", "sent_at", "seq"),
+        # Only the pending rows: the relay's claim never walks the sent ones (migration 0002).
+        Index("ix_outbox_unsent", "seq", postgresql_where=text("sent_at IS NULL"),
+              sqlite_where=text("sent_at IS NULL")),
+    )
 
 
 class ProcessedEvent(Base):

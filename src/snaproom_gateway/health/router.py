@@ -86,4 +86,13 @@ async def redis(request: Request) -> JSONResponse:
 @router.get("/kafka", summary="Kafka brokers and controller", responses=_UNHEALTHY_RESPONSE)
 async def kafka(request: Request) -> JSONResponse:
     state = request.app.state
-    return _single("kafka", await checks.check_kafka(state.kafka, state.settings))
+    body = await checks.check_kafka(state.kafka, state.settings)
+    events = getattr(state, "events", None)
+    if events is not None:
+        # The lag the running consumers see (their fetch high-water marks): no extra round trip.
+        consumers = events.consumers_health()
+        body["total_lag"] = consumers["total_lag"]
+        body["consumer_groups"] = {name: {"state": g["state"], "lag": g["lag"]}
+                                   for name, g in consumers["groups"].items()}
+        body["outbox_pending"] = events.outbox_health()["pending"]
+    return _single("kafka", body)

@@ -1,0 +1,171 @@
+"""Event backbone benchmark on the local stack (not a test): `make bench-events`.
+
+1. Relay throughput: N outbox rows are written first, then one relay publishes them to Kafka
+   (acks=all, idempotent producer); events/s = N / time until the last row is marked sent.
+2. Publish-to-handler latency: events are published at a steady rate (default 1,000/s, in
+   transactions of 10) while the relay and a consumer group (with the processed-events record)
+   run; the handler measures now - envelope timestamp. Prints p50/p95/p99.
+
+Needs DATABASE_URL (PostgreSQL) and KAFKA_BROKERS: `eval "$(python3 deploy/local/stack.py env)"`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import time
+from datetime import UTC, datetime
+
+from sqlalchemy import func, insert, select, text
+
+from snaproom_gateway.events import handlers as registry
+from snaproom_gateway.events.consumer import KafkaGroupRunner, kafka_dead_letter
+from snaproom_gateway.events.dispatch import Dispatcher
+from snaproom_gateway.events.kafka_sink import KafkaSink
+from snaproom_gateway.events.models import OutboxEvent
+from snaproom_gateway.events.offsets import kafka_group_id
+from snaproom_gateway.events.publisher import build_envelope, publish
+from snaproom_gateway.events.relay import OutboxRelay
+from snaproom_gateway.infra import database, migrations
+from snaproom_gateway.infra.kafka import KafkaConnection
+from snaproom_gateway.settings import load_settings
+
+
+def _progress(message: str) -> None:
+    print(message, flush=True)
+
+
+async def _pending(sessionmaker) -> int:
+    async with sessionmaker() as session:
+        return await session.scalar(select(func.count()).select_from(OutboxEvent)
+                                    .where(OutboxEvent.sent_at.is_(None)))
+
+
+async def relay_throughput(settings, engine, sessionmaker, kafka, count: int) -> float:
+    async with engine.begin() as conn:
+        await conn.execute(text("TRUNCATE outbox"))
+    _progress(f"writing {count} outbox rows ...")
+    rows = []
+    for n in range(count):
+        envelope = build_envelope("user.updated", user_id=n % 1000,
+                                  data={"fields": ["bio"], "n": n})
+        rows.append({"event_id": envelope.id, "topic": "user-events", "key": str(n % 1000),
+                     "payload": envelope.to_bytes(), "attempts": 0,
+                     "created_at": datetime.now(UTC)})
+    async with engine.begin() as conn:
+        for start in range(0, count, 5000):
+            await conn.execute(insert(OutboxEvent), rows[start:start + 5000])
+    relay = OutboxRelay(engine, sessionmaker, settings, KafkaSink(kafka, settings))
+    await relay.sink.ready()
+    _progress(f"relaying (batch {settings.outbox_batch_size}) ...")
+    started = time.perf_counter()
+    task = asyncio.create_task(relay.run())
+    while relay.sent_total < count:
+        await asyncio.sleep(0.05)
+        if task.done():
+            task.result()
+    elapsed = time.perf_counter() - started
+    relay.stop()
+    await task
+    assert await _pending(sessionmaker) == 0
+    return count / elapsed
+
+
+async def latency(settings, engine, sessionmaker, kafka, rate: int, seconds: float
+                  ) -> list[float]:
+    group = f"bench-{int(time.time())}"
+    samples: list[float] = []
+    measuring = {"on": False}
+
+    @registry.handles("user.updated", group=group)
+    async def measure(envelope, ctx) -> None:
+        if measuring["on"]:
+            samples.append((datetime.now(UTC) - envelope.timestamp).total_seconds() * 1000)
+
+    relay = OutboxRelay(engine, sessionmaker, settings, KafkaSink(kafka, settings))
+    await relay.sink.ready()
+    dispatcher = Dispatcher(group, sessionmaker=sessionmaker, settings=settings, state=None,
+                            dead_letter=kafka_dead_letter(kafka, group, 10))
+    runner = KafkaGroupRunner(settings, kafka, dispatcher, ["user-events"],
+                              kafka_group_id(settings, group), from_latest=True)
+    tasks = [asyncio.create_task(relay.run()), asyncio.create_task(runner.run())]
+    while not runner.assignment:  # noqa: ASYNC110 - polling the consumer's state
+        await asyncio.sleep(0.1)
+    per_tx = 10
+    interval = per_tx / rate
+
+    async def produce(duration: float) -> int:
+        sent = 0
+        next_at = time.perf_counter()
+        end = next_at + duration
+        while time.perf_counter() < end:
+            async with sessionmaker() as session:
+                for _ in range(per_tx):
+                    await publish(session, "user.updated", user_id=sent % 100,
+                                  data={"fields": ["bio"], "n": sent})
+                    sent += 1
+                await session.commit()
+            next_at += interval
+            delay = next_at - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+        return sent
+
+    _progress("warming up (2 s) ...")
+    await produce(2.0)
+    await asyncio.sleep(1.0)
+    measuring["on"] = True
+    _progress(f"publishing {rate} events/s for {seconds:.0f} s ...")
+    sent = await produce(seconds)
+    deadline = time.monotonic() + 30
+    while len(samples) < sent and time.monotonic() < deadline:  # noqa: ASYNC110
+        await asyncio.sleep(0.1)
+    relay.stop()
+    runner.stop()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    registry.unregister(measure)
+    _progress(f"handled {len(samples)} of {sent} measured events")
+    return samples
+
+
+def _pct(values: list[float], q: float) -> float:
+    return statistics.quantiles(values, n=1000)[int(q * 10) - 1] if len(values) > 1 else values[0]
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=100_000, help="rows for the relay run")
+    parser.add_argument("--batch", type=int, default=None, help="OUTBOX_BATCH_SIZE override")
+    parser.add_argument("--rate", type=int, default=1_000, help="events/s for the latency run")
+    parser.add_argument("--seconds", type=float, default=10.0, help="latency run length")
+    args = parser.parse_args()
+    overrides = {"outbox_batch_size": args.batch} if args.batch else {}
+    settings = load_settings(**overrides)
+    if settings.uses_sqlite or not settings.kafka_configured:
+        raise SystemExit("bench-events needs DATABASE_URL (PostgreSQL) and KAFKA_BROKERS; "
+                         "run: eval \"$(python3 deploy/local/stack.py env)\"")
+    engine = database.create_engine(settings)
+    sessionmaker = database.create_sessionmaker(engine)
+    kafka = KafkaConnection(settings)
+    await kafka.start()
+    try:
+        await migrations.upgrade(engine)
+        if not await kafka.wait_connected(30):
+            raise SystemExit(f"kafka not reachable: {kafka.last_error}")
+        throughput = await relay_throughput(settings, engine, sessionmaker, kafka, args.events)
+        samples = await latency(settings, engine, sessionmaker, kafka, args.rate, args.seconds)
+    finally:
+        await kafka.close()
+        await engine.dispose()
+    print()
+    print(f"relay outbox -> kafka : {throughput:,.0f} events/s "
+          f"({args.events:,} events, batch {settings.outbox_batch_size}, acks=all, idempotent)")
+    if samples:
+        print(f"publish -> handler    : p50 {_pct(samples, 50):.1f} ms, "
+              f"p95 {_pct(samples, 95):.1f} ms, p99 {_pct(samples, 99):.1f} ms, "
+              f"max {max(samples):.1f} ms at {args.rate:,} events/s ({len(samples):,} events)")
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

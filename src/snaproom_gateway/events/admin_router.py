@@ -1,0 +1,62 @@
+"""GET /api/admin/kafka/cluster and /consumers: the reference KafkaService::getClusterInfo().
+
+The admin access rule comes with the auth domain; until then these answer 404 unless
+ADMIN_API_ENABLED is set.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, HTTPException, Request
+
+from snaproom_gateway.events import offsets
+
+ADMIN_TIMEOUT = 10.0
+
+
+def _admin_enabled(request: Request) -> None:
+    if not request.app.state.settings.admin_api_enabled:
+        raise HTTPException(status_code=404, detail="Not Found")
+
+
+router = APIRouter(prefix="/api/admin/kafka", tags=["admin"],
+                   dependencies=[Depends(_admin_enabled)])
+
+
+def _kafka_or_503(request: Request):
+    state = request.app.state
+    events = getattr(state, "events", None)
+    if state.kafka is None or events is None:
+        return None, None
+    if state.kafka.admin is None:
+        raise HTTPException(status_code=503, detail="kafka is not connected: "
+                            f"{state.kafka.last_error or 'connecting'}")
+    return state.kafka.admin, events.reader
+
+
+@router.get("/cluster", summary="Brokers, controller, topics and consumer groups with lag")
+async def cluster(request: Request) -> dict[str, Any]:
+    admin, reader = _kafka_or_503(request)
+    if admin is None:
+        return {"mode": "in-process", "brokers": [], "controller": None, "topics": [],
+                "consumer_groups": [], "total_lag": 0}
+    try:
+        return {"mode": "kafka", **await offsets.cluster_info(admin, reader, ADMIN_TIMEOUT)}
+    except Exception as exc:  # any broker trouble: a 503, never a 500
+        raise HTTPException(status_code=503, detail=f"kafka did not answer: {exc!r}") from None
+
+
+@router.get("/consumers", summary="Every consumer group: committed, end offset and lag")
+async def consumers(request: Request) -> dict[str, Any]:
+    admin, reader = _kafka_or_503(request)
+    running = request.app.state.events.consumers_health() \
+        if getattr(request.app.state, "events", None) else {}
+    if admin is None:
+        return {"mode": "in-process", "groups": [], "running": running}
+    try:
+        groups = await offsets.consumer_groups(admin, reader, ADMIN_TIMEOUT)
+    except Exception as exc:  # any broker trouble: a 503, never a 500
+        raise HTTPException(status_code=503, detail=f"kafka did not answer: {exc!r}") from None
+    return {"mode": "kafka", "groups": groups, "total_lag": sum(g["lag"] for g in groups),
+            "running": running}

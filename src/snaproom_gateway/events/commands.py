@@ -1,0 +1,169 @@
+"""The logic of the event commands of the CLI (topics, consume, replay, offsets).
+
+Each opens what it needs (database engine, Kafka producer and admin), does its work within time
+bounds, and closes everything. Output: results on stdout, progress on stderr.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+import sys
+import time
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import orjson
+from aiokafka.errors import KafkaError
+
+from snaproom_gateway.events import handlers as registry
+from snaproom_gateway.events import offsets as group_offsets
+from snaproom_gateway.events.consumer import KafkaGroupRunner, kafka_dead_letter
+from snaproom_gateway.events.dispatch import Dispatcher
+from snaproom_gateway.events.envelope import Envelope
+from snaproom_gateway.events.handlers import HandlerContext
+from snaproom_gateway.events.registry import import_handler_modules
+from snaproom_gateway.events.topics import describe_topics, ensure_topics
+from snaproom_gateway.infra import database
+from snaproom_gateway.infra.kafka import KafkaConnection
+from snaproom_gateway.settings import Settings
+
+
+class CommandError(Exception):
+    """A failure worth one line to the operator (exit code 1)."""
+
+
+def progress(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+@dataclass
+class Resources:
+    settings: Settings
+    kafka: KafkaConnection
+    sessionmaker: Any = None
+
+
+@contextlib.asynccontextmanager
+async def opened(settings: Settings, *, database_too: bool = False
+                 ) -> AsyncIterator[Resources]:
+    if not settings.kafka_configured:
+        raise CommandError("KAFKA_BROKERS is not set: this command needs the Kafka cluster")
+    kafka = KafkaConnection(settings)
+    await kafka.start()
+    engine = database.create_engine(settings) if database_too else None
+    try:
+        if not await kafka.wait_connected(settings.kafka_request_timeout_ms / 1000 + 10):
+            raise CommandError(f"cannot reach Kafka at {','.join(settings.kafka_brokers)}: "
+                               f"{kafka.last_error}")
+        yield Resources(settings, kafka,
+                        database.create_sessionmaker(engine) if engine is not None else None)
+    except KafkaError as exc:
+        raise CommandError(f"kafka: {type(exc).__name__}: {exc}") from None
+    finally:
+        await kafka.close()
+        if engine is not None:
+            await database.dispose(engine, 5.0)
+
+
+async def topics_ensure(settings: Settings) -> dict[str, str]:
+    async with opened(settings) as res:
+        return await ensure_topics(res.kafka.admin, settings)
+
+
+async def topics_list(settings: Settings) -> list[dict[str, Any]]:
+    async with opened(settings) as res:
+        return await describe_topics(res.kafka.admin)
+
+
+async def offsets_show(settings: Settings, group: str, topics: list[str]) -> dict[str, Any]:
+    group_id = group_offsets.kafka_group_id(settings, group)
+    async with opened(settings) as res:
+        reader = group_offsets.OffsetReader(settings)
+        try:
+            rows = await group_offsets.group_offsets(res.kafka.admin, reader, group_id,
+                                                     topics or None)
+        finally:
+            await reader.close()
+    return {"group": group_id, "partitions": rows, "lag": sum(r["lag"] or 0 for r in rows)}
+
+
+async def offsets_reset(settings: Settings, group: str, topics: list[str], target: str,
+                        when: datetime | None) -> dict[str, Any]:
+    group_id = group_offsets.kafka_group_id(settings, group)
+    async with opened(settings) as res:
+        reader = group_offsets.OffsetReader(settings)
+        try:
+            new = await group_offsets.reset_offsets(settings, res.kafka.admin, reader, group_id,
+                                                    topics, target, when)  # type: ignore[arg-type]
+        except (LookupError, RuntimeError) as exc:
+            raise CommandError(str(exc)) from None
+        finally:
+            await reader.close()
+    return {"group": group_id,
+            "partitions": [{"topic": tp.topic, "partition": tp.partition, "offset": offset}
+                           for tp, offset in sorted(new.items())]}
+
+
+async def echo_event(envelope: Envelope, ctx: HandlerContext) -> None:
+    """The handler of a group that has none registered: print the event as one JSON line."""
+    sys.stdout.write(orjson.dumps(envelope.model_dump(mode="json")).decode() + "\n")
+    sys.stdout.flush()
+
+
+def _stop_on_signals(stop: Callable[[], None]) -> None:
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(signum, stop)
+
+
+async def consume(settings: Settings, topics: list[str], group: str, *,
+                  idle_timeout: float | None, replay: bool = False,
+                  until_caught_up: bool = False, batch_size: int = 500) -> dict[str, Any]:
+    """Run `group`'s handlers (or the echo handler) over `topics` until a signal, the idle
+    timeout, or (replay) the end the partitions had at start."""
+    import_handler_modules(settings)
+    group_id = group_offsets.kafka_group_id(settings, group)
+    async with opened(settings, database_too=True) as res:
+        dispatcher = Dispatcher(
+            group, sessionmaker=res.sessionmaker, settings=settings, state=None,
+            dead_letter=kafka_dead_letter(res.kafka, group, settings.kafka_close_timeout + 5),
+            replay=replay, fallback=echo_event)
+        started = time.monotonic()
+        last_report = [started]
+
+        def report(count: int) -> None:
+            now = time.monotonic()
+            if now - last_report[0] >= 2.0:
+                last_report[0] = now
+                progress(f"{group_id}: {runner.consumed} consumed, {dispatcher.handled} handled, "
+                         f"{dispatcher.skipped} already handled, "
+                         f"{dispatcher.dead_lettered} dead-lettered")
+
+        runner = KafkaGroupRunner(settings, res.kafka, dispatcher, topics, group_id,
+                                  idle_timeout=idle_timeout, until_caught_up=until_caught_up,
+                                  max_records=batch_size, on_batch=report)
+        _stop_on_signals(runner.stop)
+        handlers = registry.registrations(group)
+        progress(f"consuming {', '.join(topics)} as {group_id} with "
+                 f"{len(handlers) or 'the echo'} handler{'s' if len(handlers) != 1 else ''}"
+                 f"{' (replay)' if replay else ''}; Ctrl-C stops")
+        await runner.run()
+    return {"group": group_id, "consumed": runner.consumed, "handled": dispatcher.handled,
+            "skipped": dispatcher.skipped, "dead_lettered": dispatcher.dead_lettered,
+            "seconds": round(time.monotonic() - started, 1)}
+
+
+async def replay(settings: Settings, topics: list[str], group: str, *, target: str,
+                 when: datetime | None, rehandle: bool, idle_timeout: float) -> dict[str, Any]:
+    """Reset `group`'s offsets on `topics`, then re-run its handlers up to the current end."""
+    reset = await offsets_reset(settings, group, topics, target, when)
+    progress(f"{reset['group']}: offsets reset to {target} on "
+             f"{len(reset['partitions'])} partitions")
+    result = await consume(settings, topics, group, idle_timeout=idle_timeout, replay=rehandle,
+                           until_caught_up=True)
+    return result

@@ -1,0 +1,210 @@
+"""Hands delivered messages to a group's handlers: validate, de-duplicate, retry, dead-letter.
+
+Used alike by the Kafka consumer runner and the in-process bus, so both give the same guarantees:
+
+* a message that is not a valid envelope of a catalogued event goes to the dead-letter sink;
+* in a non-broadcast group, the event id is recorded in `processed_events` in the same
+  transaction as the handlers' work (`ctx.session()`), so a redelivered event has no second effect;
+* a failing handler is retried a few times, then the event goes to the dead-letter sink with the
+  error and the group moves on;
+* when the database itself is unreachable nothing is dead-lettered: `DispatchUnavailable` tells
+  the runner to back off and redeliver the same messages.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from snaproom_gateway.events import handlers as registry
+from snaproom_gateway.events.catalog import validate_data
+from snaproom_gateway.events.envelope import Envelope
+from snaproom_gateway.events.handlers import Handler, HandlerContext
+from snaproom_gateway.events.models import ProcessedEvent
+from snaproom_gateway.settings import Settings
+
+log = logging.getLogger(__name__)
+
+# Errors that say "the database is away", not "this event is bad".
+_UNAVAILABLE = (OperationalError, InterfaceError, ConnectionError, OSError, TimeoutError)
+
+
+class DispatchUnavailable(Exception):
+    """The database could not be reached: redeliver later, dead-letter nothing."""
+
+
+@dataclass
+class Delivery:
+    """One message as delivered: the raw value and where it came from."""
+
+    value: bytes
+    topic: str
+    partition: int | None = None
+    offset: int | None = None
+    key: bytes | None = None
+    envelope: Envelope | None = None
+
+
+DeadLetterSink = Callable[[Delivery, str], Awaitable[None]]
+
+
+class _HandlerFailed(Exception):
+    def __init__(self, handler: str, error: BaseException) -> None:
+        super().__init__(f"{handler}: {type(error).__name__}: {error}")
+        self.error = error
+
+
+def _is_unavailable(exc: BaseException) -> bool:
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return True
+    return isinstance(exc, _UNAVAILABLE)
+
+
+class Dispatcher:
+    def __init__(self, group: str, *, sessionmaker: async_sessionmaker[AsyncSession],
+                 settings: Settings, state: Any, dead_letter: DeadLetterSink,
+                 broadcast: bool = False, replay: bool = False,
+                 fallback: Handler | None = None) -> None:
+        self.group = group
+        self.broadcast = broadcast
+        self.sessionmaker = sessionmaker
+        self.settings = settings
+        self.state = state
+        self.dead_letter = dead_letter
+        # Replay re-runs handlers for events already handled (to rebuild read models).
+        self.replay = replay
+        # Used when the group has no registered handlers (the CLI's echo consumer).
+        self.fallback = fallback
+        self.handled = 0
+        self.skipped = 0
+        self.dead_lettered = 0
+
+    def _handlers(self, event: str) -> list[tuple[str, Handler]]:
+        regs = registry.handlers_for(self.group, event)
+        if regs:
+            return [(r.name, r.fn) for r in regs]
+        if self.fallback is not None and not registry.registrations(self.group):
+            return [("fallback", self.fallback)]
+        return []
+
+    async def handle_batch(self, deliveries: Sequence[Delivery]) -> None:
+        """Handle messages in order. Raises DispatchUnavailable when the database is away."""
+        valid: list[Delivery] = []
+        seen: set[str] = set()
+        for delivery in deliveries:
+            error = self._parse(delivery)
+            if error is not None:
+                await self._dead_letter(delivery, error)
+                continue
+            assert delivery.envelope is not None
+            if delivery.envelope.id in seen:
+                self.skipped += 1
+                continue
+            seen.add(delivery.envelope.id)
+            if self._handlers(delivery.envelope.event):
+                valid.append(delivery)
+        if not valid:
+            return
+        try:
+            await self._run(valid)
+            return
+        except _HandlerFailed as exc:
+            if _is_unavailable(exc.error):
+                raise DispatchUnavailable(str(exc)) from exc
+            log.info("group %s: a handler failed in a batch of %d; handling one by one",
+                     self.group, len(valid))
+        except IntegrityError:
+            pass  # another consumer recorded one of these ids meanwhile: sort it out one by one
+        except _UNAVAILABLE as exc:
+            raise DispatchUnavailable(str(exc)) from exc
+        for delivery in valid:
+            await self._handle_one(delivery)
+
+    def _parse(self, delivery: Delivery) -> str | None:
+        try:
+            envelope = Envelope.from_bytes(delivery.value)
+            validate_data(envelope.event, envelope.payload)
+        except ValueError as exc:  # JSON, pydantic and EventSchemaError are all ValueErrors
+            return f"{type(exc).__name__}: {exc}"[:2000]
+        delivery.envelope = envelope
+        return None
+
+    async def _handle_one(self, delivery: Delivery) -> None:
+        attempts = self.settings.events_handler_retries + 1
+        for attempt in range(1, attempts + 1):
+            try:
+                await self._run([delivery])
+                return
+            except IntegrityError:
+                self.skipped += 1  # recorded by another consumer of the group: done there
+                return
+            except _HandlerFailed as exc:
+                if _is_unavailable(exc.error):
+                    raise DispatchUnavailable(str(exc)) from exc
+                error = str(exc)
+                log.warning("group %s: %s failed (attempt %d/%d): %s", self.group,
+                            delivery.envelope.event if delivery.envelope else "?", attempt,
+                            attempts, error)
+            except _UNAVAILABLE as exc:
+                raise DispatchUnavailable(str(exc)) from exc
+            if attempt < attempts:
+                await asyncio.sleep(self.settings.events_retry_backoff * 2 ** (attempt - 1))
+        await self._dead_letter(delivery, f"handler failed {attempts} times: {error}")
+
+    async def _run(self, batch: list[Delivery]) -> None:
+        """One transaction: record the ids, run the handlers, commit. Rolls back on any error."""
+        envelopes = [d.envelope for d in batch if d.envelope is not None]
+        if self.broadcast:
+            ctx = self._context(None)
+            try:
+                for envelope in envelopes:
+                    await self._call(envelope, ctx)
+                if ctx._session is not None:
+                    await ctx._session.commit()
+            finally:
+                if ctx._session is not None:
+                    await ctx._session.close()
+            self.handled += len(envelopes)
+            return
+        async with self.sessionmaker() as session:
+            ids = [e.id for e in envelopes]
+            done = set((await session.scalars(
+                select(ProcessedEvent.event_id).where(ProcessedEvent.consumer_group == self.group,
+                                                      ProcessedEvent.event_id.in_(ids))
+            )).all())
+            todo = envelopes if self.replay else [e for e in envelopes if e.id not in done]
+            self.skipped += len(envelopes) - len(todo)
+            if not todo:
+                return
+            session.add_all(ProcessedEvent(consumer_group=self.group, event_id=e.id)
+                            for e in todo if e.id not in done)
+            await session.flush()  # claims the ids now: a concurrent duplicate fails here
+            ctx = self._context(session)
+            for envelope in todo:
+                await self._call(envelope, ctx)
+            await session.commit()
+            self.handled += len(todo)
+
+    def _context(self, session: AsyncSession | None) -> HandlerContext:
+        return HandlerContext(self.sessionmaker, self.settings, self.state, group=self.group,
+                              replay=self.replay, _session=session)
+
+    async def _call(self, envelope: Envelope, ctx: HandlerContext) -> None:
+        for name, fn in self._handlers(envelope.event):
+            try:
+                await fn(envelope, ctx)
+            except Exception as exc:
+                raise _HandlerFailed(name, exc) from exc
+
+    async def _dead_letter(self, delivery: Delivery, error: str) -> None:
+        log.warning("group %s: dead-lettering %s[%s]@%s: %s", self.group, delivery.topic,
+                    delivery.partition, delivery.offset, error)
+        await self.dead_letter(delivery, error)
+        self.dead_lettered += 1

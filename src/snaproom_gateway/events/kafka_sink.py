@@ -1,0 +1,131 @@
+"""The relay's Kafka sink: the process's idempotent producer (acks=all), topics ensured first.
+
+Rows are grouped per partition (the default partitioner's choice for their key, as `send()`
+would make it) into producer batches handed over with `send_batch()`: far less Python work per
+message than one `send()` future each. Order per key holds: one key maps to one partition, its
+rows go in seq order, and the idempotent producer keeps order across its retries.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from aiokafka.partitioner import DefaultPartitioner
+
+from snaproom_gateway.events.outbox import OutboxRow
+from snaproom_gateway.events.topics import ensure_topics
+from snaproom_gateway.infra.kafka import KafkaConnection
+from snaproom_gateway.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+class KafkaSink:
+    name = "kafka"
+
+    def __init__(self, kafka: KafkaConnection, settings: Settings) -> None:
+        self.kafka = kafka
+        self.settings = settings
+        self.topics_ready = not settings.kafka_ensure_topics
+        # Set once the producer is connected and the topics exist: consumers start after it.
+        self.ready_event = asyncio.Event()
+        self._partitioner = DefaultPartitioner()
+
+    async def ready(self) -> bool:
+        if self.kafka.producer is None or self.kafka.admin is None:
+            return False
+        if not self.topics_ready:
+            await ensure_topics(self.kafka.admin, self.settings)
+            self.topics_ready = True
+        self.ready_event.set()
+        return True
+
+    async def send(self, rows: list[OutboxRow]) -> list[BaseException | None]:
+        producer = self.kafka.producer
+        if producer is None:
+            error = ConnectionError("kafka producer not connected")
+            return [error] * len(rows)
+        results: list[BaseException | None] = [None] * len(rows)
+        sent: list[tuple[list[int], asyncio.Future]] = []
+        try:
+            async with asyncio.timeout(self._bound):
+                plan = await self._plan(producer, rows)
+                for (topic, partition), indices in plan.items():
+                    for chunk, batch in self._batches(producer, rows, indices):
+                        sent.append((chunk, await producer.send_batch(batch, topic,
+                                                                      partition=partition)))
+                await asyncio.wait([future for _, future in sent])
+        except TimeoutError:
+            pass
+        except Exception as exc:  # metadata or enqueue failure: whatever was not enqueued fails
+            queued = {i for chunk, _ in sent for i in chunk}
+            for index in range(len(rows)):
+                if index not in queued:
+                    results[index] = exc
+        for chunk, future in sent:
+            outcome = _outcome(future)
+            for index in chunk:
+                results[index] = outcome
+        return results
+
+    async def _plan(self, producer: Any, rows: list[OutboxRow]
+                    ) -> dict[tuple[str, int], list[int]]:
+        """Row indices per (topic, partition), in seq order. The partition of a key is the
+        default partitioner's (murmur2 of the key), as send() would pick it."""
+        partitions: dict[str, list[int]] = {}
+        plan: dict[tuple[str, int], list[int]] = {}
+        for index, row in enumerate(rows):
+            if row.topic not in partitions:
+                partitions[row.topic] = sorted(await producer.partitions_for(row.topic))
+            available = partitions[row.topic]
+            key = row.key.encode() if row.key is not None else None
+            partition = self._partitioner(key, available, available)
+            plan.setdefault((row.topic, partition), []).append(index)
+        return plan
+
+    @staticmethod
+    def _batches(producer: Any, rows: list[OutboxRow], indices: list[int]):
+        """Fill producer batches (max_batch_size each) with the rows, in order."""
+        batch, chunk = producer.create_batch(), []
+        for index in indices:
+            row = rows[index]
+            key = row.key.encode() if row.key is not None else None
+            if batch.append(key=key, value=row.payload, timestamp=None) is None:
+                yield chunk, batch
+                batch, chunk = producer.create_batch(), []
+                batch.append(key=key, value=row.payload, timestamp=None)
+            chunk.append(index)
+        if chunk:
+            yield chunk, batch
+
+    async def settle(self, pending: list[PendingDelivery]) -> list[BaseException | None]:
+        """Wait again for deliveries still in the producer from an earlier round."""
+        futures = [p.future for p in pending]
+        if futures:
+            await asyncio.wait(futures, timeout=self._bound)
+        return [_outcome(future) for future in futures]
+
+    @property
+    def _bound(self) -> float:
+        # With enable_idempotence aiokafka never expires a batch: it retries until the brokers
+        # are back. So a delivery still pending after this bound is handed back to the relay as
+        # PendingDelivery and awaited later, never sent a second time (that would duplicate it).
+        return self.settings.kafka_request_timeout_ms / 1000 + 5
+
+
+class PendingDelivery(Exception):
+    """A row the producer holds and keeps retrying: not acknowledged yet, not to be resent."""
+
+    def __init__(self, future: asyncio.Future) -> None:
+        super().__init__("delivery still pending in the producer (brokers unreachable)")
+        self.future = future
+
+
+def _outcome(future: asyncio.Future) -> BaseException | None:
+    if not future.done():
+        return PendingDelivery(future)
+    if future.cancelled():
+        return asyncio.CancelledError("delivery cancelled")
+    return future.exception()

@@ -1,0 +1,96 @@
+"""Outbox queries: claim pending rows in per-key order, mark them sent, prune old ones.
+
+On PostgreSQL several relays may run at once (one per gateway instance): rows are claimed with
+`FOR UPDATE SKIP LOCKED`, so no row is published twice in the normal case, and a relay drops from
+its claim every key that has an earlier pending row it could not lock (held by another relay),
+so one key's events are never published out of order.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import delete, func, select, text, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from snaproom_gateway.events.models import OutboxEvent
+
+
+@dataclass(frozen=True)
+class OutboxRow:
+    seq: int
+    event_id: str
+    topic: str
+    key: str | None
+    payload: bytes
+
+
+async def claim(session: AsyncSession, limit: int) -> list[OutboxRow]:
+    """The oldest pending rows, locked until the session's transaction ends."""
+    postgres = session.bind.dialect.name == "postgresql"
+    query = (select(OutboxEvent.seq, OutboxEvent.event_id, OutboxEvent.topic, OutboxEvent.key,
+                    OutboxEvent.payload)
+             .where(OutboxEvent.sent_at.is_(None)).order_by(OutboxEvent.seq).limit(limit))
+    if postgres:
+        query = query.with_for_update(skip_locked=True)
+    rows = [OutboxRow(*row) for row in (await session.execute(query)).all()]
+    if not rows or not postgres:
+        return rows
+    # Keys whose earliest pending row is not ours are held by another relay (or an earlier
+    # transaction committed late): leave them, and keep every later row of theirs, for now.
+    # ORDER BY seq keeps this on the partial index of unsent rows (no scan of sent rows).
+    ours = {row.seq for row in rows}
+    others = (await session.execute(
+        select(OutboxEvent.seq, OutboxEvent.key)
+        .where(OutboxEvent.sent_at.is_(None), OutboxEvent.seq <= rows[-1].seq)
+        .order_by(OutboxEvent.seq)
+    )).all()
+    first_other: dict[str, int] = {}
+    for seq, key in others:
+        if seq not in ours and key is not None:
+            first_other.setdefault(key, seq)
+    if not first_other:
+        return rows
+    ours_first: dict[str | None, int] = {}
+    for row in rows:
+        ours_first.setdefault(row.key, row.seq)
+    blocked = {key for key, seq in ours_first.items()
+               if key in first_other and first_other[key] < seq}
+    return [row for row in rows if row.key not in blocked]
+
+
+async def mark_sent(session: AsyncSession, seqs: list[int]) -> None:
+    if not seqs:
+        return
+    if session.bind.dialect.name == "postgresql":
+        # One array parameter instead of thousands of IN parameters (compile time dominated).
+        await session.execute(text("UPDATE outbox SET sent_at = now() WHERE seq = ANY(:seqs)"),
+                              {"seqs": seqs})
+        return
+    await session.execute(update(OutboxEvent).where(OutboxEvent.seq.in_(seqs))
+                          .values(sent_at=datetime.now(UTC)))
+
+
+async def mark_failed(session: AsyncSession, seqs: list[int], error: str) -> None:
+    if seqs:
+        await session.execute(update(OutboxEvent).where(OutboxEvent.seq.in_(seqs))
+                              .values(attempts=OutboxEvent.attempts + 1, last_error=error[:2000]))
+
+
+async def prune(session: AsyncSession, older_than: timedelta) -> int:
+    """Delete rows sent before now - older_than; return how many."""
+    cutoff = datetime.now(UTC) - older_than
+    result = await session.execute(delete(OutboxEvent).where(OutboxEvent.sent_at.is_not(None),
+                                                             OutboxEvent.sent_at < cutoff))
+    return result.rowcount or 0
+
+
+async def pending_stats(session: AsyncSession) -> tuple[int, datetime | None]:
+    count, oldest = (await session.execute(
+        select(func.count(), func.min(OutboxEvent.created_at))
+        .where(OutboxEvent.sent_at.is_(None))
+    )).one()
+    if oldest is not None and oldest.tzinfo is None:  # SQLite hands back naive UTC
+        oldest = oldest.replace(tzinfo=UTC)
+    return int(count), oldest

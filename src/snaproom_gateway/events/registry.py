@@ -1,0 +1,26 @@
+"""The handler modules the app imports at start, so their `@handles` registrations exist.
+
+Add one line per module that registers handlers. EVENTS_HANDLER_MODULES adds more at run time.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+from snaproom_gateway.settings import Settings
+
+HANDLER_MODULES: list[str] = [
+    "snaproom_gateway.handlers_registry",  # the domains' handlers (users, audit, social, ...)
+    # "snaproom_gateway.notifications.handlers",
+    # "snaproom_gateway.audit.handlers",
+    # "snaproom_gateway.cache.handlers",
+]
+
+
+def import_handler_modules(settings: Settings | None = None) -> list[str]:
+    names = list(HANDLER_MODULES)
+    if settings is not None:
+        names += [n for n in settings.events_handler_modules if n not in names]
+    for name in names:
+        importlib.import_module(name)
+    return names
