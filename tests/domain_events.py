@@ -1,27 +1,19 @@
 """Let the outbox's events reach the domain handlers, then tell which events were written.
 
-With the events package merged, its relay and in-process bus (or Kafka consumers) deliver on
-their own: `deliver_events` waits until no outbox row is pending. Before that merge the
-stand-in has no relay, so this module plays it: each handler gets its own session, committed
-after it as the runner does, and the contract's envelope.
+The events package's relay and in-process bus (or Kafka consumers) deliver on their own:
+`deliver_events` waits until no outbox row is pending.
 """
 
 from __future__ import annotations
 
 import asyncio
-import fnmatch
-from datetime import UTC, datetime
 from types import SimpleNamespace
 from typing import Any
 
 import orjson
 from sqlalchemy import func, select
 
-from snaproom_gateway import events_standin
 from snaproom_gateway.events.models import OutboxEvent
-from snaproom_gateway.events_bridge import publisher
-
-REAL_EVENTS = publisher is not events_standin
 
 
 def envelope_of(payload: dict[str, Any]) -> SimpleNamespace:
@@ -66,31 +58,5 @@ async def _wait_until_relayed(app, bound: float = 30.0) -> None:
 async def deliver_events(app) -> list[str]:
     """Deliver every pending event (and the events handlers publish); return the names of the
     events written since the last call."""
-    if REAL_EVENTS:
-        await _wait_until_relayed(app)
-        return await _written_since_last_call(app)
-    registered_handlers = events_standin.registered_handlers
-    delivered: list[str] = []
-    while True:
-        async with app.state.sessionmaker() as session:
-            rows = list((await session.scalars(
-                select(OutboxEvent).where(OutboxEvent.sent_at.is_(None))
-                .order_by(OutboxEvent.seq))).all())
-            for row in rows:
-                row.sent_at = datetime.now(UTC)
-            await session.commit()
-        if not rows:
-            await _written_since_last_call(app)
-            return delivered
-        for row in rows:
-            payload = orjson.loads(row.payload)
-            envelope = envelope_of(payload)
-            delivered.append(envelope.data.event)
-            for pattern, _group, handler in registered_handlers:
-                if not fnmatch.fnmatchcase(envelope.data.event, pattern):
-                    continue
-                async with app.state.sessionmaker() as session:
-                    ctx = SimpleNamespace(session=session, state=app.state,
-                                          settings=app.state.settings)
-                    await handler(envelope, ctx)
-                    await session.commit()
+    await _wait_until_relayed(app)
+    return await _written_since_last_call(app)

@@ -1,7 +1,7 @@
 """domain part 1: sessions, audit log, profile views, user deletions
 
 Revision ID: 0003
-Revises: 0002 (re-pointed from 0001 when the events branch's 0002 was merged)
+Revises: 0002
 
 Tables of connections, messages and notifications come with part 2 in 0004.
 Create Date: 2026-11-23 05:48:37.638271
@@ -12,7 +12,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision = '0003'
-down_revision = '0002'
+down_revision = "0002"
 branch_labels = None
 depends_on = None
 

@@ -15,11 +15,7 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
-from snaproom_gateway import (
-    SERVICE_NAME,
-    __version__,
-    handlers_registry,  # noqa: F401 - registers the domain consumers
-)
+from snaproom_gateway import SERVICE_NAME, __version__
 from snaproom_gateway.audit.router import router as audit_router
 from snaproom_gateway.auth import janitor
 from snaproom_gateway.auth.router import router as auth_router

@@ -93,28 +93,6 @@ def migrate(
     typer.echo(f"database at revision {now}")
 
 
-users_cli = typer.Typer(help="Manage users (the first admin, ...).", no_args_is_help=True)
-cli.add_typer(users_cli, name="users")
-
-
-@users_cli.command("create-admin")
-def create_admin(
-    email: Annotated[str, typer.Option(help="Email of the admin (an existing user is promoted).")],
-    username: Annotated[str | None, typer.Option(
-        help="Username for a new user (default: the email's local part).")] = None,
-    password_stdin: Annotated[bool, typer.Option(
-        "--password-stdin", help="Read the password of a new user from standard input.")] = False,
-) -> None:
-    """Give the admin role to the user with EMAIL, creating the user if there is none."""
-    from snaproom_gateway.users.admin_cli import create_admin_command
-
-    settings = settings_or_exit()
-    password = sys.stdin.readline().rstrip("\r\n") if password_stdin else None
-    code, message = create_admin_command(settings, email, username, password)
-    typer.echo(message, err=code != 0)
-    raise typer.Exit(code)
-
-
 # --- events: topics, consume, replay, offsets (logic in events/commands.py) ---
 
 topics_cli = typer.Typer(help="Kafka topics of the gateway (kafka-topics' peers).",
@@ -305,6 +283,26 @@ def offsets_reset(
     result = _run_events(lambda: commands.offsets_reset(settings, group, topic, target, when))
     for row in result["partitions"]:
         typer.echo(f"{result['group']} {row['topic']}[{row['partition']}] -> {row['offset']}")
+users_cli = typer.Typer(help="Manage users (the first admin, ...).", no_args_is_help=True)
+cli.add_typer(users_cli, name="users")
+
+
+@users_cli.command("create-admin")
+def create_admin(
+    email: Annotated[str, typer.Option(help="Email of the admin (an existing user is promoted).")],
+    username: Annotated[str | None, typer.Option(
+        help="Username for a new user (default: the email's local part).")] = None,
+    password_stdin: Annotated[bool, typer.Option(
+        "--password-stdin", help="Read the password of a new user from standard input.")] = False,
+) -> None:
+    """Give the admin role to the user with EMAIL, creating the user if there is none."""
+    from snaproom_gateway.users.admin_cli import create_admin_command
+
+    settings = settings_or_exit()
+    password = sys.stdin.readline().rstrip("\r\n") if password_stdin else None
+    code, message = create_admin_command(settings, email, username, password)
+    typer.echo(message, err=code != 0)
+    raise typer.Exit(code)
 
 
 def main() -> None:

@@ -52,8 +52,6 @@ class Settings(BaseSettings):
     shutdown_timeout: float = Field(20.0, gt=0, le=300)
     secret_key: str = DEFAULT_SECRET
     cors_origins: Annotated[list[str], NoDecode] = ["http://localhost:3000"]
-    # /api/admin is opened to admins by the auth domain; until then it is off unless enabled.
-    admin_api_enabled: bool = False
 
     # Database: SQLite file by default, PostgreSQL (asyncpg) in production.
     database_url: str = "sqlite+aiosqlite:///./snaproom.db"

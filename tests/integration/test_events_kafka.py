@@ -22,6 +22,7 @@ from tests.events_support import (
     topic_ends,
     wait_for,
 )
+from tests.users_api import admin_headers
 
 pytestmark = pytest.mark.integration
 
@@ -157,15 +158,15 @@ async def test_cluster_info_consumers_and_kafka_health_report_brokers_controller
     group = recorder("it-info")
     settings = clean_db
     await group_at_end(settings, group, ["user-events"])
-    settings.admin_api_enabled = True
     async with running_app(settings) as (app, client):
+        admin = await admin_headers(app, client, "kafka-admin")
         ids = await _write_users(app, 5)
 
         async def handled():
             return len(await effects(settings, group, ids)) >= 5
         await wait_for(handled, 60)
-        cluster = (await client.get("/api/admin/kafka/cluster")).json()
-        consumers = (await client.get("/api/admin/kafka/consumers")).json()
+        cluster = (await client.get("/api/admin/kafka/cluster", headers=admin)).json()
+        consumers = (await client.get("/api/admin/kafka/consumers", headers=admin)).json()
         health = await client.get("/api/health/kafka")
         full = (await client.get("/api/health/full")).json()
     assert [b["id"] for b in cluster["brokers"]] == [1, 2, 3]

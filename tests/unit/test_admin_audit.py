@@ -9,17 +9,9 @@ from sqlalchemy import func, select
 
 from snaproom_gateway.audit.models import AuditEntry
 from snaproom_gateway.auth.dependencies import AdminUser
-from snaproom_gateway.users import service as users_service
 from tests.apps import running_app
 from tests.domain_events import deliver_events
-from tests.users_api import PASSWORD, bearer, signup
-
-
-async def make_admin(app, email: str) -> None:
-    async with app.state.sessionmaker() as session:
-        await users_service.create_admin(session, email=email, username=None, password=None)
-        await session.commit()
-    await deliver_events(app)  # user.updated drops the cached user (role)
+from tests.users_api import PASSWORD, bearer, make_admin, signup
 
 
 async def test_admin_routes_are_401_without_session_403_without_role_200_with_it(app_client):
@@ -66,15 +58,16 @@ async def test_a_redelivered_audit_event_is_stored_once(app_client):
     from types import SimpleNamespace
 
     from snaproom_gateway.audit.handlers import record
+    from snaproom_gateway.events.envelope import Envelope
 
     app, _ = app_client
-    envelope = SimpleNamespace(id="0190f000-0000-7000-8000-000000000001",
-                               timestamp="2026-01-15T10:30:00Z", correlation_id="c1",
-                               data=SimpleNamespace(event="audit.login", user_id=None,
-                                                    data={"action": "login", "context": {}}))
+    envelope = Envelope.from_bytes(
+        b'{"id": "0190f000-0000-7000-8000-000000000001", "timestamp": "2026-01-15T10:30:00Z",'
+        b' "correlation_id": "c1", "data": {"event": "audit.login", "user_id": null,'
+        b' "data": {"action": "login", "context": {}}}}')
     for _ in range(2):
         async with app.state.sessionmaker() as session:
-            await record(envelope, SimpleNamespace(session=session, state=app.state,
+            await record(envelope, SimpleNamespace(session=lambda s=session: s, state=app.state,
                                                    settings=app.state.settings))
             await session.commit()
     async with app.state.sessionmaker() as session:

@@ -102,7 +102,7 @@ async def test_a_redelivered_event_does_not_notify_twice(app_client):
     for _ in range(2):
         async with app.state.sessionmaker() as session:
             await notify_connection_change(envelope, SimpleNamespace(
-                session=session, state=app.state, settings=app.state.settings))
+                session=lambda: session, state=app.state, settings=app.state.settings))
             await session.commit()
     items = (await client.get("/api/notifications", headers=bearer(token_b))).json()["items"]
     assert len(items) == 1
@@ -192,7 +192,7 @@ async def test_a_notification_is_pushed_only_after_the_runner_commits(app_client
             event="connection.requested", user_id=alice["id"], data=data))
         async with app.state.sessionmaker() as session:
             await notify_connection_change(envelope, SimpleNamespace(
-                session=session, state=app.state, settings=app.state.settings))
+                session=lambda: session, state=app.state, settings=app.state.settings))
             assert pushed == []
             await (session.commit() if commit else session.rollback())
         for _ in range(100):  # the push is a task started by the commit

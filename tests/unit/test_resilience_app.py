@@ -14,6 +14,7 @@ from snaproom_gateway.deps import RedisBreakerDep, SessionDep
 from snaproom_gateway.resilience import State, require
 from snaproom_gateway.resilience.events import PUBLISHER_MODULE
 from tests.apps import running_app
+from tests.users_api import admin_headers
 
 probe_router = APIRouter()
 handler_calls: list[str] = []
@@ -106,13 +107,12 @@ async def test_redis_dependency_is_503_when_redis_is_not_configured(client_app):
     assert response.json()["dependency"] == "redis"
 
 
-async def test_admin_breakers_route_is_closed_unless_enabled(embedded_settings):
-    async with running_app(embedded_settings) as (_, client):
-        assert (await client.get("/api/admin/breakers")).status_code == 404
-    enabled = embedded_settings.model_copy(update={"admin_api_enabled": True})
-    async with running_app(enabled) as (app, client):
+async def test_admin_breakers_route_needs_an_admin(embedded_settings):
+    async with running_app(embedded_settings) as (app, client):
+        assert (await client.get("/api/admin/breakers")).status_code == 401
+        headers = await admin_headers(app, client)
         app.state.breakers["kafka"].force(State.OPEN, "test")
-        response = await client.get("/api/admin/breakers")
+        response = await client.get("/api/admin/breakers", headers=headers)
     assert response.status_code == 200
     breakers = response.json()["breakers"]
     assert set(breakers) == {"database", "redis", "kafka"}

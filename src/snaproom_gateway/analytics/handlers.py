@@ -6,8 +6,7 @@ import logging
 from typing import Any
 
 from snaproom_gateway.analytics import service
-from snaproom_gateway.events_bridge import handler_session, handles
-from snaproom_gateway.events_time import event_time
+from snaproom_gateway.events.handlers import handles
 
 log = logging.getLogger(__name__)
 
@@ -18,6 +17,6 @@ async def count_profile_view(envelope: Any, ctx: Any) -> None:
     profile_user_id = data.get("profile_user_id", envelope.data.user_id)
     if profile_user_id is None:
         return
-    if not await service.record_view(handler_session(ctx), int(profile_user_id),
-                                     event_time(envelope.timestamp)):
+    if not await service.record_view(ctx.session(), int(profile_user_id),
+                                     envelope.timestamp):
         log.info("profile view of missing user %s ignored", profile_user_id)

@@ -5,8 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from snaproom_gateway.audit import service
-from snaproom_gateway.events_bridge import handler_session, handles
-from snaproom_gateway.events_time import event_time
+from snaproom_gateway.events.handlers import handles
 
 
 @handles("audit.*", group="audit")
@@ -15,7 +14,7 @@ async def record(envelope: Any, ctx: Any) -> None:
     action = data.get("action") or envelope.data.event.removeprefix("audit.")
     context = data.get("context")
     await service.append(
-        handler_session(ctx), event_id=str(envelope.id), action=str(action),
+        ctx.session(), event_id=str(envelope.id), action=str(action),
         user_id=envelope.data.user_id,
         context=context if isinstance(context, dict) else {"value": context},
-        correlation_id=envelope.correlation_id, occurred_at=event_time(envelope.timestamp))
+        correlation_id=envelope.correlation_id, occurred_at=envelope.timestamp)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from snaproom_gateway.connections.models import Connection
-from snaproom_gateway.events_bridge import publisher
+from snaproom_gateway.events import publisher
 
 
 async def connection_changed(session: AsyncSession, event: str, row: Connection,

@@ -1,7 +1,6 @@
 """GET /api/admin/kafka/cluster and /consumers: the reference KafkaService::getClusterInfo().
 
-The admin access rule comes with the auth domain; until then these answer 404 unless
-ADMIN_API_ENABLED is set.
+Admins only (401 without a session, 403 without the admin role).
 """
 
 from __future__ import annotations
@@ -10,18 +9,16 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 
+from snaproom_gateway.api_errors import error_responses
+from snaproom_gateway.auth.dependencies import require_admin
 from snaproom_gateway.events import offsets
 
 ADMIN_TIMEOUT = 10.0
 
 
-def _admin_enabled(request: Request) -> None:
-    if not request.app.state.settings.admin_api_enabled:
-        raise HTTPException(status_code=404, detail="Not Found")
-
-
 router = APIRouter(prefix="/api/admin/kafka", tags=["admin"],
-                   dependencies=[Depends(_admin_enabled)])
+                   dependencies=[Depends(require_admin)],
+                   responses=error_responses(401, 403))
 
 
 def _kafka_or_503(request: Request):

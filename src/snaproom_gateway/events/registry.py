@@ -10,10 +10,12 @@ import importlib
 from snaproom_gateway.settings import Settings
 
 HANDLER_MODULES: list[str] = [
-    "snaproom_gateway.handlers_registry",  # the domains' handlers (users, audit, social, ...)
-    # "snaproom_gateway.notifications.handlers",
-    # "snaproom_gateway.audit.handlers",
-    # "snaproom_gateway.cache.handlers",
+    "snaproom_gateway.users.handlers",
+    "snaproom_gateway.audit.handlers",
+    "snaproom_gateway.analytics.handlers",
+    "snaproom_gateway.connections.handlers",  # deletion purge step
+    "snaproom_gateway.messages.handlers",  # deletion purge step
+    "snaproom_gateway.notifications.handlers",
 ]
 
 

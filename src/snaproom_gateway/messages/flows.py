@@ -15,7 +15,7 @@ from typing import Any
 import orjson
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from snaproom_gateway.events_bridge import publisher
+from snaproom_gateway.events import publisher
 from snaproom_gateway.messages import service
 from snaproom_gateway.presence import service as presence
 from snaproom_gateway.realtime import service as realtime

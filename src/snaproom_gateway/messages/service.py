@@ -10,7 +10,7 @@ from sqlalchemy import delete, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from snaproom_gateway.connections import service as connections_service
-from snaproom_gateway.events_bridge import publisher
+from snaproom_gateway.events import publisher
 from snaproom_gateway.messages.exceptions import NotConnected, SelfMessage, UnknownRecipient
 from snaproom_gateway.messages.models import Message
 from snaproom_gateway.users import service as users_service

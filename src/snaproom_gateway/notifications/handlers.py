@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from snaproom_gateway.events_bridge import handler_session, handles
+from snaproom_gateway.events.handlers import handles
 from snaproom_gateway.notifications import service
 from snaproom_gateway.realtime import service as realtime
 from snaproom_gateway.users.deletion import purge_step
@@ -40,7 +40,7 @@ def _push_after_commit(session: AsyncSession, state: Any, user_id: int,
 
 async def _notify(ctx: Any, user_id: int, kind: str, payload: dict[str, Any],
                   event_id: str) -> None:
-    session = handler_session(ctx)
+    session = ctx.session()  # the runner commits it with the processed-event record
     row = await service.create(session, user_id, kind, payload, event_id)
     if row is not None:
         _push_after_commit(session, ctx.state, user_id,

@@ -1,24 +1,21 @@
 """`GET /api/admin/breakers`: every breaker's state, failure counts and last change.
 
-Closed (404) unless ADMIN_API_ENABLED, until the auth domain puts admin authentication in front.
+Admins only (401 without a session, 403 without the admin role).
 """
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, Depends
 
+from snaproom_gateway.api_errors import error_responses
+from snaproom_gateway.auth.dependencies import require_admin
 from snaproom_gateway.resilience.dependency import breakers
 from snaproom_gateway.resilience.registry import BreakerRegistry
 
-
-def admin_enabled(request: Request) -> None:
-    if not request.app.state.settings.admin_api_enabled:
-        raise HTTPException(status_code=404, detail="Not Found")
-
-
-router = APIRouter(prefix="/api/admin", tags=["admin"], dependencies=[Depends(admin_enabled)])
+router = APIRouter(prefix="/api/admin", tags=["admin"], dependencies=[Depends(require_admin)],
+                   responses=error_responses(401, 403))
 
 
 @router.get("/breakers", summary="Circuit breakers: state, failures, last change")

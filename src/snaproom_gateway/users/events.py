@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from snaproom_gateway.events_bridge import publisher
+from snaproom_gateway.events import publisher
 
 
 async def user_created(session: AsyncSession, user_id: int, email: str, username: str) -> None:

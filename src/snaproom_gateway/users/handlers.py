@@ -6,7 +6,7 @@ from typing import Any
 
 from snaproom_gateway import domain_cache
 from snaproom_gateway.auth import sessions
-from snaproom_gateway.events_bridge import handler_session, handles
+from snaproom_gateway.events.handlers import handles
 from snaproom_gateway.users import deletion
 
 USERS_LIST_TAG = "users:list"
@@ -17,7 +17,7 @@ async def complete_user_deletion(envelope: Any, ctx: Any) -> None:
     user_id = envelope.data.user_id
     if user_id is None:
         return
-    await deletion.finish(handler_session(ctx), ctx.settings, int(user_id))
+    await deletion.finish(ctx.session(), ctx.settings, int(user_id))
     await domain_cache.invalidate_tags(ctx.state, [*domain_cache.user_tags(ctx.state, user_id),
                                                    sessions.user_sessions_tag(user_id),
                                                    USERS_LIST_TAG])
