@@ -63,7 +63,7 @@ async def test_send_errors_not_connected_403_self_400_unknown_404(app_client):
     assert unknown.status_code == 404
 
 
-@pytest.mark.parametrize("text", ["", "   ", "x" * 4001])
+@pytest.mark.parametrize("text", ["", "   ", "x" * 4001, "nul \u0000 inside"])
 async def test_text_outside_1_to_4000_chars_is_422(app_client, text):
     _, client = app_client
     _, token_a, bob, _ = await connected_pair(client, "alice", "bob")
