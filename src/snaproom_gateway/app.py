@@ -19,6 +19,9 @@ from snaproom_gateway import SERVICE_NAME, __version__
 from snaproom_gateway.audit.router import router as audit_router
 from snaproom_gateway.auth import janitor
 from snaproom_gateway.auth.router import router as auth_router
+from snaproom_gateway.cache.builder import build_cache
+from snaproom_gateway.cache.http import install_fast_path
+from snaproom_gateway.cache.router import router as cache_admin_router
 from snaproom_gateway.connections.router import router as connections_router
 from snaproom_gateway.events import runtime as events_runtime
 from snaproom_gateway.events.admin_router import router as events_admin_router
@@ -65,6 +68,12 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         stack.push_async_callback(breakers.drain)
 
         # --- cache ---
+        # Redis errors of the cache count on the shared Redis breaker; while it is open the
+        # cache reads are misses at once (the cache never turns them into 503s).
+        redis_breaker = state.breakers["redis"] if "redis" in state.breakers else None
+        state.cache = build_cache(settings, state.redis, breaker=redis_breaker)
+        await state.cache.start(prune_interval=settings.cache_prune_interval)
+        stack.push_async_callback(state.cache.close)
 
         # --- events: outbox relay, consumers ---
         state.events = await events_runtime.start_events(state, stack)
@@ -109,6 +118,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(health_router)
     resilience_setup.install(app)
     app.include_router(events_admin_router)
+    app.include_router(cache_admin_router)
+    if settings.cache_http_fast_path:
+        install_fast_path(app)  # cached public GETs are answered before the middleware stack
     # --- routers of the domains ---
     app.include_router(auth_router)
     app.include_router(users_router)

@@ -72,7 +72,7 @@ async def get_user(state: Any, user_id: int) -> bytes | None:
         return None
 
 
-async def cache_user(state: Any, user_id: int, data: dict[str, Any]) -> None:
+async def cache_user(state: Any, user_id: int, data: dict[str, Any] | bytes) -> None:
     cache = cache_of(state)
     if cache is None:
         return

@@ -114,6 +114,28 @@ class Settings(BaseSettings):
     kafka_ensure_topics: bool = True
 
     # --- cache ---
+    # CACHE_DRIVER (above) picks memory or redis. The memory driver's bound:
+    cache_memory_max_entries: int = Field(100_000, ge=100, le=10_000_000)
+    # The in-process L1 in front of Redis: bounded, short-lived, coherent through pub/sub (it
+    # serves only while the invalidation channel is live). Its TTL only bounds how long an
+    # entry goes unread-through; a tail key read less often than this costs a Redis trip.
+    cache_l1_enabled: bool = True
+    cache_l1_max_entries: int = Field(50_000, ge=100, le=10_000_000)
+    cache_l1_ttl: float = Field(30.0, gt=0, le=300)
+    # Every cache call to Redis is bounded by this; after a connection failure (or 3 timeouts in a
+    # row) Redis is skipped for the cooldown: reads are misses, and an outage costs little.
+    cache_redis_timeout: float = Field(0.5, gt=0, le=10)
+    cache_redis_cooldown: float = Field(0.5, ge=0, le=60)
+    # Cache calls in flight at once (each holds a pooled connection; more queue, within the
+    # timeout). Redis answers in microseconds: a few connections carry the load, and opening
+    # many at once (Sentinel look-up, AUTH) is what costs.
+    cache_redis_max_in_flight: int = Field(16, ge=1, le=1000)
+    # Single flight across instances: the lock's life, and how long others wait for its value.
+    cache_lock_ttl: float = Field(5.0, gt=0, le=120)
+    cache_lock_wait: float = Field(2.0, ge=0, le=120)
+    cache_prune_interval: float = Field(300.0, gt=0, le=86_400)
+    # Serve cacheable public GET routes from the cache before routing (cache/http.py).
+    cache_http_fast_path: bool = True
 
     # --- resilience (breakers) ---
     # One breaker per dependency (database, redis, kafka); see resilience/breaker.py.

@@ -50,8 +50,10 @@ class FakeTaggedCache:
     def user_tags(self, user_id: int) -> list[str]:
         return [f"user:{user_id}"]
 
-    async def cache_user(self, user_id: int, data: dict[str, Any], ttl: int = 1800) -> None:
-        await self.set(self.user_key(user_id), orjson.dumps(data), ttl=ttl,
+    async def cache_user(self, user_id: int, data: dict[str, Any] | bytes,
+                         ttl: int = 1800) -> None:
+        body = data if isinstance(data, bytes) else orjson.dumps(data)
+        await self.set(self.user_key(user_id), body, ttl=ttl,
                        tags=self.user_tags(user_id))
 
     async def get_user(self, user_id: int) -> bytes | None:

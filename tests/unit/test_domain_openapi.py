@@ -7,11 +7,15 @@ EXPECTED = {
     ("post", "/api/auth/login"): {"200", "401", "422", "429"},
     ("post", "/api/auth/logout"): {"204", "401"},
     ("get", "/api/auth/me"): {"200", "401"},
-    ("get", "/api/users"): {"200", "401", "422"},
-    ("get", "/api/users/{user_id}"): {"200", "401", "404", "422"},
+    ("get", "/api/users"): {"200", "422"},
+    ("get", "/api/users/{user_id}"): {"200", "404", "422"},
     ("patch", "/api/users/me"): {"200", "401", "422", "429"},
     ("delete", "/api/users/me"): {"202", "401", "409", "429"},
     ("get", "/api/admin/audit"): {"200", "401", "403", "422"},
+    ("get", "/api/admin/breakers"): {"200", "401", "403"},
+    ("get", "/api/admin/kafka/cluster"): {"200", "401", "403"},
+    ("get", "/api/admin/cache/stats"): {"200", "401", "403"},
+    ("post", "/api/admin/cache/invalidate"): {"200", "401", "403", "422"},
 }
 
 

@@ -6,6 +6,7 @@ from sqlalchemy import select
 from snaproom_gateway.auth.tokens import token_hash
 from snaproom_gateway.users import deletion
 from snaproom_gateway.users.models import User, UserDeletion
+from tests.apps import running_app
 from tests.domain_events import deliver_events, pending_events
 from tests.users_api import PASSWORD, bearer, signup
 
@@ -47,13 +48,25 @@ async def test_users_list_rejects_bad_paging_with_422(app_client, query):
     assert response.status_code == 422 and response.json()["detail"]
 
 
-async def test_users_routes_need_a_session(app_client):
-    _, client = app_client
-    for method, path in (("GET", "/api/users"), ("GET", "/api/users/1"),
-                         ("PATCH", "/api/users/me"), ("DELETE", "/api/users/me")):
-        response = await client.request(method, path, json={"bio": "x"})
-        assert response.status_code == 401, path
-        assert response.json() == {"detail": "Not authenticated"}
+async def test_writes_need_a_session_while_public_profiles_do_not(domain_settings):
+    # The real in-process cache here (not the unit tests' fake), since the HTTP fast path reads it.
+    async with running_app(domain_settings) as (_, client):
+        for method, path in (("PATCH", "/api/users/me"), ("DELETE", "/api/users/me")):
+            response = await client.request(method, path, json={"bio": "x"})
+            assert response.status_code == 401, path
+            assert response.json() == {"detail": "Not authenticated"}
+        owner, token = await signup(client, "public_face")
+        anonymous = await client.get(f"/api/users/{owner['id']}")
+        assert anonymous.status_code == 200
+        assert anonymous.json()["username"] == "public_face"
+        assert "email" not in anonymous.json()
+        assert anonymous.headers["etag"].startswith('"')
+        again = await client.get(f"/api/users/{owner['id']}")
+        assert again.headers["x-cache"] == "l1"  # the fast path answered
+        assert again.headers["etag"] == anonymous.headers["etag"]
+        own = await client.get(f"/api/users/{owner['id']}", headers=bearer(token))
+        assert "x-cache" not in own.headers and own.json()["email"] == owner["email"]
+        assert (await client.get("/api/users")).status_code == 200
 
 
 async def test_a_profile_viewed_by_someone_else_publishes_profile_viewed(app_client):

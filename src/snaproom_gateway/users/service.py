@@ -48,24 +48,27 @@ async def get_by_email(session: AsyncSession, email: str) -> User | None:
     return await session.scalar(select(User).where(User.email == email.strip().lower()))
 
 
-async def load_public(state: Any, session: AsyncSession, user_id: int) -> dict[str, Any] | None:
-    """An active user's public profile: the user cache first, then the database (written back).
+async def load_public_bytes(state: Any, session: AsyncSession, user_id: int) -> bytes | None:
+    """An active user's public profile as the JSON bytes the user cache holds (the same bytes the
+    HTTP fast path serves): the cache first, then the database (written back).
 
     None for an unknown or deleted user; only active users are cached, and the events that end
     that (user.deleted) drop the entry.
     """
     cached = await domain_cache.get_user(state, user_id)
     if cached is not None:
-        try:
-            return orjson.loads(cached)
-        except orjson.JSONDecodeError:
-            pass
+        return cached
     user = await get(session, user_id)
     if user is None or user.status != ACTIVE:
         return None
-    data = public_profile(user)
-    await domain_cache.cache_user(state, user_id, data)
-    return data
+    body = orjson.dumps(public_profile(user))
+    await domain_cache.cache_user(state, user_id, body)
+    return body
+
+
+async def load_public(state: Any, session: AsyncSession, user_id: int) -> dict[str, Any] | None:
+    body = await load_public_bytes(state, session, user_id)
+    return None if body is None else orjson.loads(body)
 
 
 async def list_active(session: AsyncSession, page: int, size: int) -> tuple[list[User], int]:

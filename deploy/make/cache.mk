@@ -1,0 +1,16 @@
+# Cache targets. Included by the top-level Makefile (-include deploy/make/*.mk).
+#
+#   make bench-cache [BENCH_CACHE_ARGS="--seconds 20 --connections 64"]
+#       starts the local stack if needed (same SNAPROOM_STACK_* variables as the tests), seeds
+#       10,000 users, serves GET /api/users/{id} on one uvicorn worker pinned to core 0, loads
+#       it with wrk from core 1 under a Zipf(1.1) key mix, and prints req/s, p50/p99, hit ratio,
+#       DB queries per 1,000 requests and the cross-instance invalidation delay.
+
+BENCH_CACHE_ARGS ?=
+
+.PHONY: bench-cache
+
+bench-cache: install ## Benchmark the cached GET /api/users/{id} (real Redis + PostgreSQL, wrk)
+	$(STACK) up postgres redis-master redis-replica sentinel-1 sentinel-2 sentinel-3
+	set -a; eval "$$($(STACK) env | sed 's/^export //')"; set +a; \
+	  LOG_LEVEL=warning $(PY) bench/cache_bench.py run --cold $(BENCH_CACHE_ARGS)
