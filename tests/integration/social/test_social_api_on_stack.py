@@ -150,3 +150,21 @@ async def test_deleting_a_user_purges_social_data_on_postgresql(settings):
             status = await session.scalar(text("SELECT status FROM users WHERE id = :id"),
                                           {"id": alice["id"]})
     assert counts == [0, 0, 0] and status == "deleted"
+
+
+async def test_connection_lists_are_cached_in_redis_and_a_write_on_another_instance_drops_them(
+        settings):
+    async with app_on_stack(settings, unique_ip()) as (app_a, client_a), \
+            app_on_stack(settings, unique_ip()) as (_, client_b):
+        alice, token_a = await signup(client_a, unique("al"))
+        bob, token_b = await signup(client_a, unique("bo"))
+        first = await client_a.get("/api/connections/requests", headers=bearer(token_b))
+        again = await client_a.get("/api/connections/requests", headers=bearer(token_b))
+        assert (first.headers["x-cache"], again.headers["x-cache"]) == ("MISS", "HIT")
+        asked = await client_b.post("/api/connections", json={"to_user_id": bob["id"]},
+                                    headers=bearer(token_a))
+        assert asked.status_code == 201
+        await deliver_events(app_a)
+        after = await client_a.get("/api/connections/requests", headers=bearer(token_b))
+    assert after.headers["x-cache"] == "MISS"
+    assert [c["user"]["id"] for c in after.json()["items"]] == [alice["id"]]
