@@ -112,8 +112,8 @@ def main() -> None:
                                   "--latency", "-H", f"Authorization: Bearer {token_a}", target],
                                  capture_output=True, text=True, check=True)
             rps = re.search(r"Requests/sec:\s+([\d.]+)", wrk.stdout).group(1)
-            p50 = re.search(r"50%\s+(\S+)", wrk.stdout).group(1)
-            p99 = re.search(r"99%\s+(\S+)", wrk.stdout).group(1)
+            p50 = re.search(r"^\s+50%\s+(\S+)", wrk.stdout, re.M).group(1)
+            p99 = re.search(r"^\s+99%\s+(\S+)", wrk.stdout, re.M).group(1)
             errors = re.search(r"Non-2xx or 3xx responses: (\d+)", wrk.stdout)
             print(f"{label} ({backend}, wrk -c{args.connections} {args.seconds}s): {rps} req/s, "
                   f"p50 {p50}, p99 {p99}, non-2xx {errors.group(1) if errors else 0}")
