@@ -83,6 +83,18 @@ async def test_each_listed_error_on_postgresql(settings):
                                   headers=bearer(token_a))).status_code == 422
         assert (await client.get("/api/presence?user_ids=1,x",
                                  headers=bearer(token_a))).status_code == 400
+        to_self = {"to_user_id": alice["id"], "text": "me"}
+        assert (await client.post("/api/messages", json=to_self,
+                                  headers=bearer(token_a))).status_code == 400
+        assert (await client.post("/api/messages", json={"to_user_id": 2**62, "text": "?"},
+                                  headers=bearer(token_a))).status_code == 404
+        assert (await client.get(f"/api/messages/{2**62}",
+                                 headers=bearer(token_a))).status_code == 404
+        assert (await client.post(f"/api/notifications/{2**62}/read",
+                                  headers=bearer(token_a))).status_code == 404
+        for method, path in (("GET", "/api/connections"), ("POST", "/api/messages"),
+                             ("GET", "/api/notifications"), ("POST", "/api/presence/heartbeat")):
+            assert (await client.request(method, path)).status_code == 401, path
 
 
 async def test_concurrent_requests_for_one_pair_give_one_201_and_409s(settings):
