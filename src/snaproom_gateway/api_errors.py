@@ -18,6 +18,7 @@ _DESCRIPTIONS = {
     404: "Not found",
     409: "Conflict with the current state",
     429: "Too many requests; see Retry-After and X-RateLimit-*",
+    503: "A backing service (presence store) is unavailable; retry later",
 }
 
 

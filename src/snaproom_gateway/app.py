@@ -22,11 +22,17 @@ from snaproom_gateway.auth.router import router as auth_router
 from snaproom_gateway.cache.builder import build_cache
 from snaproom_gateway.cache.http import install_fast_path
 from snaproom_gateway.cache.router import router as cache_admin_router
+from snaproom_gateway.connections.router import router as connections_router
 from snaproom_gateway.events import runtime as events_runtime
 from snaproom_gateway.events.admin_router import router as events_admin_router
 from snaproom_gateway.health.router import router as health_router
 from snaproom_gateway.infra import database, kafka, migrations, ratelimit, redis
 from snaproom_gateway.logging_setup import configure as configure_logging
+from snaproom_gateway.messages.router import router as messages_router
+from snaproom_gateway.notifications.router import router as notifications_router
+from snaproom_gateway.presence.router import router as presence_router
+from snaproom_gateway.realtime import runtime as realtime_runtime
+from snaproom_gateway.realtime.router import router as realtime_router
 from snaproom_gateway.request_context import RequestIdMiddleware
 from snaproom_gateway.resilience import setup as resilience_setup
 from snaproom_gateway.settings import Settings, SettingsError, load_settings
@@ -79,6 +85,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             janitor.purge_forever(state.sessionmaker, settings.session_purge_interval),
             name="session-janitor")
         stack.push_async_callback(janitor.stop, session_janitor)
+        # --- domain: presence, recent messages, realtime fan-out across instances ---
+        await realtime_runtime.start(state, settings, stack)
 
         log.info("%s %s started (database=%s, cache=%s, events=%s)", SERVICE_NAME, __version__,
                  "sqlite" if settings.uses_sqlite else "postgresql",
@@ -117,6 +125,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(auth_router)
     app.include_router(users_router)
     app.include_router(audit_router)
+    app.include_router(connections_router)
+    app.include_router(messages_router)
+    app.include_router(presence_router)
+    app.include_router(notifications_router)
+    app.include_router(realtime_router)
     return app
 
 

@@ -178,6 +178,14 @@ class Settings(BaseSettings):
     # Deletion saga: attempts of the purge steps before the account is restored.
     user_deletion_max_attempts: int = Field(5, ge=1, le=50)
     user_deletion_retry_delay: float = Field(0.5, ge=0, le=60)
+    # Social (part 2): presence, recent messages, realtime fan-out.
+    presence_ttl: int = Field(300, ge=10, le=3600)  # seconds online after a heartbeat
+    # An open WebSocket renews its user's presence this often (well inside PRESENCE_TTL).
+    presence_ws_refresh: float = Field(30.0, gt=0, le=600)
+    recent_messages_limit: int = Field(50, ge=1, le=500)
+    recent_messages_ttl: int = Field(3600, ge=10, le=7 * 24 * 3600)
+    # Bound of each presence / recent-messages / realtime Redis call.
+    realtime_redis_timeout: float = Field(1.0, gt=0, le=10)
 
     _split = field_validator("cors_origins", "redis_sentinels", "kafka_brokers",
                              "events_handler_modules", mode="before")(

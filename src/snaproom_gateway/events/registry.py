@@ -14,6 +14,9 @@ HANDLER_MODULES: list[str] = [
     "snaproom_gateway.audit.handlers",
     "snaproom_gateway.analytics.handlers",
     "snaproom_gateway.cache.invalidation",
+    "snaproom_gateway.connections.handlers",  # deletion purge step
+    "snaproom_gateway.messages.handlers",  # deletion purge step
+    "snaproom_gateway.notifications.handlers",
 ]
 
 

@@ -1,0 +1,53 @@
+"""/api/messages: send to a connection, read a conversation."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Response, status
+
+from snaproom_gateway.api_errors import error_responses
+from snaproom_gateway.auth.dependencies import CurrentUser
+from snaproom_gateway.deps import SessionDep
+from snaproom_gateway.messages import flows
+from snaproom_gateway.messages.exceptions import MessageError
+from snaproom_gateway.messages.schemas import MAX_ID, MessageCreate, MessageOut, MessagePage
+from snaproom_gateway.ratelimit import rate_limit
+from snaproom_gateway.users import service as users_service
+
+router = APIRouter(prefix="/api/messages", tags=["messages"])
+writes_limited = Depends(rate_limit("writes", key="user"))
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=MessageOut,
+             summary="Send a message to one of your connections (message.sent)",
+             responses=error_responses(400, 401, 403, 404, 429), dependencies=[writes_limited])
+async def send_message(body: MessageCreate, user: CurrentUser, request: Request,
+                       session: SessionDep) -> MessageOut:
+    try:
+        message = await flows.send(request.app.state, session, user.id, body.to_user_id,
+                                   body.text)
+    except MessageError as exc:
+        raise HTTPException(exc.status_code, str(exc)) from None
+    return MessageOut.model_validate(message)
+
+
+@router.get("/{user_id}", response_model=MessagePage,
+            summary="Your conversation with a user, newest page first (the last 50 cached)",
+            responses=error_responses(400, 401, 404))
+async def read_conversation(
+    user_id: Annotated[int, Path(gt=0, le=MAX_ID)],
+    user: CurrentUser,
+    request: Request,
+    session: SessionDep,
+    limit: Annotated[int, Query(ge=1, le=100)] = 50,
+    before: Annotated[int | None, Query(gt=0, le=MAX_ID,
+                                        description="Only messages with a smaller id")] = None,
+) -> Response:
+    if user_id == user.id:
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, "A conversation needs another user")
+    if await users_service.load_public(request.app.state, session, user_id) is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "User not found")
+    items = await flows.read(request.app.state, session, user.id, user_id, limit=limit,
+                             before=before)
+    return Response(flows.page_json(items, limit), media_type="application/json")
