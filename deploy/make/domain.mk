@@ -9,7 +9,7 @@ BENCH_ARGS ?=
 
 bench-auth: install ## Benchmark session validation (GET /api/auth/me) and argon2 logins, SQLite
 	env -u DATABASE_URL -u REDIS_SENTINELS -u REDIS_HOST -u REDIS_URL -u KAFKA_BROKERS -u CACHE_DRIVER \
-	  $(PY) deploy/bench/auth_bench.py $(BENCH_ARGS)
+	  $(PY) bench/auth_bench.py $(BENCH_ARGS)
 
 bench-auth-stack: install ## The same against the local stack (make services-up first)
-	eval "$$($(STACK) env)"; unset KAFKA_BROKERS; $(PY) deploy/bench/auth_bench.py $(BENCH_ARGS)
+	eval "$$($(STACK) env)"; unset KAFKA_BROKERS; $(PY) bench/auth_bench.py $(BENCH_ARGS)

@@ -8,7 +8,7 @@
 
 bench-social: install ## Benchmark conversation reads and message -> socket latency, SQLite
 	env -u DATABASE_URL -u REDIS_SENTINELS -u REDIS_HOST -u REDIS_URL -u KAFKA_BROKERS -u CACHE_DRIVER \
-	  $(PY) deploy/bench/social_bench.py $(BENCH_ARGS)
+	  $(PY) bench/social_bench.py $(BENCH_ARGS)
 
 bench-social-stack: install ## The same on the local stack, two instances sharing Redis
-	eval "$$($(STACK) env)"; unset KAFKA_BROKERS; $(PY) deploy/bench/social_bench.py $(BENCH_ARGS)
+	eval "$$($(STACK) env)"; unset KAFKA_BROKERS; $(PY) bench/social_bench.py $(BENCH_ARGS)

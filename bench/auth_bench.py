@@ -4,7 +4,7 @@ Starts `snaproom-gateway serve` (one worker) with the current environment (embed
 the stack's variables), signs a user up, then runs wrk against /api/auth/me with a Bearer token
 and times sequential logins. Prints one line per figure.
 
-    python deploy/bench/auth_bench.py [--port 8765] [--seconds 10] [--connections 32]
+    python bench/auth_bench.py [--port 8765] [--seconds 10] [--connections 32]
 """
 
 from __future__ import annotations
@@ -21,18 +21,7 @@ import time
 import uuid
 
 import httpx
-
-
-def wait_ready(base: str, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{base}/api/health/live", timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    raise SystemExit("gateway did not become ready")
+from gateway_process import wait_ready  # bench/ is on sys.path when run as a script
 
 
 def main() -> None:

@@ -6,7 +6,7 @@ defaults: one instance; with REDIS_* set: two instances sharing Redis), connects
 sends 60 messages, runs wrk against GET /api/messages/{peer}, then sends messages over HTTP on
 instance A and times their arrival on a socket held on instance B. One line per figure.
 
-    python deploy/bench/social_bench.py [--port 8775] [--seconds 10] [--connections 32]
+    python bench/social_bench.py [--port 8775] [--seconds 10] [--connections 32]
 """
 
 from __future__ import annotations
@@ -26,18 +26,7 @@ import uuid
 import httpx
 import orjson
 import websockets
-
-
-def wait_ready(base: str, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{base}/api/health/live", timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    raise SystemExit(f"gateway at {base} did not become ready")
+from gateway_process import wait_ready  # bench/ is on sys.path when run as a script
 
 
 def signup(base: str) -> tuple[dict, str]:
