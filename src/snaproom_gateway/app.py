@@ -70,10 +70,13 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # --- cache ---
         # Redis errors of the cache count on the shared Redis breaker; while it is open the
         # cache reads are misses at once (the cache never turns them into 503s).
-        redis_breaker = state.breakers["redis"] if "redis" in state.breakers else None
-        state.cache = build_cache(settings, state.redis, breaker=redis_breaker)
+        state.cache = build_cache(settings, state.redis, breaker=state.breakers["redis"])
         await state.cache.start(prune_interval=settings.cache_prune_interval)
         stack.push_async_callback(state.cache.close)
+
+        # --- domain: presence, recent messages, realtime fan-out across instances ---
+        # Before the consumers, so the notifications they handle first can be pushed.
+        await realtime_runtime.start(state, settings, stack)
 
         # --- events: outbox relay, consumers ---
         state.events = await events_runtime.start_events(state, stack)
@@ -85,8 +88,6 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             janitor.purge_forever(state.sessionmaker, settings.session_purge_interval),
             name="session-janitor")
         stack.push_async_callback(janitor.stop, session_janitor)
-        # --- domain: presence, recent messages, realtime fan-out across instances ---
-        await realtime_runtime.start(state, settings, stack)
 
         log.info("%s %s started (database=%s, cache=%s, events=%s)", SERVICE_NAME, __version__,
                  "sqlite" if settings.uses_sqlite else "postgresql",
