@@ -20,6 +20,7 @@ import orjson
 from redis.asyncio import Redis
 
 from snaproom_gateway.cache.keys import INVALIDATION_CHANNEL
+from snaproom_gateway.infra.waiting import wait_set
 
 log = logging.getLogger(__name__)
 
@@ -43,12 +44,7 @@ class InvalidationSubscriber:
         self._task = asyncio.create_task(self._run_forever(), name="cache-invalidation-subscriber")
 
     async def wait_live(self, timeout: float) -> bool:
-        try:
-            async with asyncio.timeout(timeout):
-                await self._subscribed.wait()
-        except TimeoutError:
-            return False
-        return True
+        return await wait_set(self._subscribed, timeout)
 
     async def close(self) -> None:
         if self._task is not None:

@@ -17,6 +17,7 @@ from typing import Any
 from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient
 
+from snaproom_gateway.infra.waiting import wait_set
 from snaproom_gateway.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -98,12 +99,7 @@ class KafkaConnection:
                 log.info("kafka connected: %s", ",".join(self.settings.kafka_brokers))
 
     async def wait_connected(self, timeout: float) -> bool:
-        try:
-            async with asyncio.timeout(timeout):
-                await self.connected.wait()
-        except TimeoutError:
-            return False
-        return True
+        return await wait_set(self.connected, timeout)
 
     async def close(self) -> None:
         if self._task is not None:
