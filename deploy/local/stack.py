@@ -830,23 +830,23 @@ class Stack:
 # --------------------------------------------------------------------------- install
 
 
+# The command each Debian package provides: installed only when the command is missing.
+# docker-compose is not a server: the test suite validates compose.yaml with it, offline.
+PACKAGES_BY_COMMAND = {
+    "psql": "postgresql-client",
+    "redis-server": "redis-server",
+    "redis-sentinel": "redis-sentinel",
+    "redis-cli": "redis-tools",
+    "java": "openjdk-17-jre-headless",
+    "mvn": "maven",
+    "docker-compose": "docker-compose",
+}
+
+
 def install(verbose: bool = True) -> None:
-    """apt-get install the server packages whose binaries are missing, then fetch Kafka's jars."""
-    want = []
-    if not _which_pg_bin():
-        want.append("postgresql")
-    if not shutil.which("psql"):
-        want.append("postgresql-client")
-    if not shutil.which("redis-server"):
-        want.append("redis-server")
-    if not shutil.which("redis-sentinel"):
-        want.append("redis-sentinel")
-    if not shutil.which("redis-cli"):
-        want.append("redis-tools")
-    if not shutil.which("java"):
-        want.append("openjdk-17-jre-headless")
-    if not shutil.which("mvn"):
-        want.append("maven")
+    """apt-get install the packages whose commands are missing, then fetch Kafka's jars."""
+    want = [] if _which_pg_bin() else ["postgresql"]
+    want += [pkg for cmd, pkg in PACKAGES_BY_COMMAND.items() if not shutil.which(cmd)]
     if want:
         if os.geteuid() != 0:
             raise StackError(f"missing packages {' '.join(want)}: run this as root or apt-get install them")
@@ -858,7 +858,7 @@ def install(verbose: bool = True) -> None:
             subprocess.run(["apt-get", "update"], env=env, check=True)
             subprocess.run(cmd, env=env, check=True)
     elif verbose:
-        print("postgres, redis, java and maven binaries present", flush=True)
+        print("postgres, redis, java, maven and docker-compose present", flush=True)
     libs = fetch_kafka_libs(verbose)
     if verbose:
         print(f"Kafka {KAFKA_VERSION} jars in {libs}", flush=True)
