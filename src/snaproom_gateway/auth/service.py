@@ -32,17 +32,24 @@ class SignedIn:
     session: SessionInfo
 
 
+async def _open_session(state: Any, session: AsyncSession, user: User, client: Client, *,
+                        audit_action: str) -> SignedIn:
+    """Open a session for `user`, publish user.login and the audit event in the same commit,
+    then cache the session (after the commit, so the cache never holds an uncommitted one)."""
+    token, info = await sessions.create(session, user, state.settings.session_ttl,
+                                        ip=client.ip, user_agent=client.user_agent)
+    await events.user_login(session, user.id, client.ip)
+    await events.audit(session, audit_action, user.id, ip=client.ip)
+    await session.commit()
+    await sessions.remember(state, info)
+    return SignedIn(user, token, info)
+
+
 async def signup(state: Any, session: AsyncSession, data: SignupIn, client: Client) -> SignedIn:
     user = await users_service.create(
         session, email=data.email, username=data.username, password=data.password,
         first_name=data.first_name, last_name=data.last_name)
-    token, info = await sessions.create(session, user, state.settings.session_ttl,
-                                        ip=client.ip, user_agent=client.user_agent)
-    await events.user_login(session, user.id, client.ip)
-    await events.audit(session, "signup", user.id, ip=client.ip)
-    await session.commit()
-    await sessions.remember(state, info)
-    return SignedIn(user, token, info)
+    return await _open_session(state, session, user, client, audit_action="signup")
 
 
 async def login(state: Any, session: AsyncSession, email: str, password: str,
@@ -56,13 +63,7 @@ async def login(state: Any, session: AsyncSession, email: str, password: str,
         raise InvalidCredentials()
     if new_hash:
         user.password_hash = new_hash
-    token, info = await sessions.create(session, user, state.settings.session_ttl,
-                                        ip=client.ip, user_agent=client.user_agent)
-    await events.user_login(session, user.id, client.ip)
-    await events.audit(session, "login", user.id, ip=client.ip)
-    await session.commit()
-    await sessions.remember(state, info)
-    return SignedIn(user, token, info)
+    return await _open_session(state, session, user, client, audit_action="login")
 
 
 async def logout(state: Any, session: AsyncSession, user: AuthUser, client: Client) -> None:
