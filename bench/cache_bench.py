@@ -8,14 +8,15 @@ PostgreSQL with 10,000 seeded users, Redis through Sentinel. Measures req/s, p50
 the cache hit ratio under a Zipf(1.1) key mix, database queries per 1,000 requests, and how
 long an invalidation takes to reach another instance's L1 (p50/p99), while under load.
 
-The users route here is a stand-in, built the way the domain's `GET /api/users/{id}` is (ORM
-read -> orjson bytes -> get_or_set on user_key with user_tags -> ETag). After the domain branch
-is merged, point `build_app` at the domain router instead.
+The server is the gateway's own: `create_app()` served by `serving.run`, as `snaproom-gateway
+serve` runs it (uvicorn, uvloop, the fast-path HTTP protocol), with ACCESS_LOG=false and
+KAFKA_BROKERS unset (see `run`).
 """
 
 
 import argparse
 import asyncio
+import itertools
 import json
 import os
 import random
@@ -43,37 +44,16 @@ ZIPF_S = 1.1
 
 
 def build_app():
-    from fastapi import HTTPException, Request, Response
-    from sqlalchemy import event, select
+    """The gateway as `create_app` builds it (the real GET /api/users/{id}), plus what the
+    benchmark reads: a DB query counter and when probe invalidations arrived."""
+    from sqlalchemy import event
 
     from snaproom_gateway.app import create_app
-    from snaproom_gateway.cache import user_key, user_tags
-    from snaproom_gateway.cache.http import cached_response
-    from snaproom_gateway.deps import CacheDep, SessionDep
-    from snaproom_gateway.users.models import User
+    from snaproom_gateway.deps import CacheDep
 
     app = create_app()
     counters = {"db_queries": 0}
     probes: dict[str, float] = {}
-
-    @app.get("/api/users/{user_id}")
-    async def get_user(user_id: int, request: Request, cache: CacheDep,
-                       session: SessionDep) -> Response:
-        async def load() -> bytes:
-            user = await session.scalar(
-                select(User).where(User.id == user_id, User.deleted_at.is_(None)))
-            if user is None:
-                raise HTTPException(status_code=404, detail="User not found")
-            return orjson.dumps({
-                "id": user.id, "username": user.username, "display_name": user.display_name,
-                "first_name": user.first_name, "last_name": user.last_name, "bio": user.bio,
-                "avatar_url": user.avatar_url, "role": user.role,
-                "created_at": user.created_at,
-            })
-
-        body = await cache.get_or_set(user_key(user_id), load, ttl=1800,
-                                      tags=user_tags(user_id))
-        return cached_response(request, body)
 
     @app.get("/bench/stats")
     async def bench_stats(cache: CacheDep) -> dict[str, Any]:
@@ -128,11 +108,16 @@ def raw_asgi_app():
 
 
 def serve(port: int, raw: bool = False) -> None:
-    import uvicorn
+    if raw:
+        import uvicorn
 
-    uvicorn.run(raw_asgi_app() if raw else build_app(), host="127.0.0.1", port=port,
-                loop="uvloop", http="httptools", log_level="warning", access_log=False,
-                lifespan="off" if raw else "auto")
+        uvicorn.run(raw_asgi_app(), host="127.0.0.1", port=port, loop="uvloop",
+                    http="httptools", log_level="warning", access_log=False, lifespan="off")
+        return
+    from snaproom_gateway import serving
+    from snaproom_gateway.settings import load_settings
+
+    serving.run(load_settings(), build_app(), host="127.0.0.1", port=port, workers=1)
 
 
 # --------------------------------------------------------------------------- seeding
@@ -150,15 +135,22 @@ async def seed() -> list[int]:
     try:
         await migrations.upgrade(engine)
         async with engine.begin() as conn:
-            have = await conn.scalar(select(func.count()).select_from(User))
-            if have < USERS:
+            bench = User.username.like("bench%")
+            taken = set((await conn.scalars(select(User.username).where(bench))).all())
+            live = await conn.scalar(select(func.count()).select_from(User).where(
+                bench, User.deleted_at.is_(None)))
+            if live < USERS:
+                numbers = (i for i in itertools.count() if f"bench{i}" not in taken)
                 rows = [{"email": f"bench{i}@example.com", "username": f"bench{i}",
                          "password_hash": "x", "first_name": f"First{i}", "last_name": f"Last{i}",
                          "display_name": f"Bench User {i}", "bio": "Writes benchmarks. " * 8,
                          "avatar_url": f"https://cdn.example.com/avatars/{i}.png"}
-                        for i in range(have, USERS)]
+                        for i in itertools.islice(numbers, USERS - live)]
                 await conn.execute(insert(User), rows)
-            ids = (await conn.scalars(select(User.id).order_by(User.id).limit(USERS))).all()
+            # Only live bench users: a row another run deleted would answer 404.
+            ids = (await conn.scalars(
+                select(User.id).where(bench, User.deleted_at.is_(None))
+                .order_by(User.id).limit(USERS))).all()
     finally:
         await engine.dispose()
     return list(ids)
@@ -178,18 +170,24 @@ def zipf_paths(ids: list[int], count: int, seed: int = 11) -> list[str]:
 
 
 def wrk_script(paths: list[str]) -> str:
+    # Requests are formatted once, in init: formatting one per request in Lua made wrk, not the
+    # server, the bottleneck once the server answered from its protocol.
     body = ",".join(f'"{p}"' for p in paths)
     return f"""
 local paths = {{{body}}}
+local requests = {{}}
 local n = #paths
 local i = 0
 function init(args)
+  for k = 1, n do
+    requests[k] = wrk.format("GET", paths[k])
+  end
   i = math.random(n)
 end
 function request()
   i = i + 1
   if i > n then i = 1 end
-  return wrk.format("GET", paths[i])
+  return requests[i]
 end
 """
 
@@ -260,7 +258,8 @@ def run(seconds: int, connections: int, warmup: int, calibrate_ceiling: bool,
     # A fixed pool: with overflow connections, every burst of misses opens and closes
     # PostgreSQL connections, and each SCRAM login costs milliseconds of CPU on the measured core.
     server = subprocess.Popen(server_cmd, env=os.environ | {
-        "KAFKA_BROKERS": "", "DB_POOL_SIZE": os.environ.get("DB_POOL_SIZE", "20"),
+        "KAFKA_BROKERS": "", "ACCESS_LOG": os.environ.get("ACCESS_LOG", "false"),
+        "DB_POOL_SIZE": os.environ.get("DB_POOL_SIZE", "20"),
         "DB_MAX_OVERFLOW": os.environ.get("DB_MAX_OVERFLOW", "0")})
     try:
         wait_for(port)

@@ -50,22 +50,11 @@ def serve(
     port: Annotated[int | None, typer.Option(help="Port to bind (PORT).")] = None,
     workers: Annotated[int | None, typer.Option(help="Worker processes (WEB_CONCURRENCY).")] = None,
 ) -> None:
-    """Serve the API with uvicorn (uvloop + httptools)."""
-    import uvicorn
+    """Serve the API with uvicorn (uvloop + httptools; cached public GETs answered in the
+    server's protocol, see serving.py)."""
+    from snaproom_gateway import serving
 
-    settings = settings_or_exit()
-    uvicorn.run(
-        "snaproom_gateway.app:app",
-        host=host or settings.host,
-        port=port or settings.port,
-        workers=workers or settings.web_concurrency,
-        loop="uvloop",
-        http="httptools",
-        log_level=settings.log_level,
-        proxy_headers=True,
-        # Lifespan shutdown drains consumers and the outbox relay within this bound.
-        timeout_graceful_shutdown=int(settings.shutdown_timeout),
-    )
+    serving.run(settings_or_exit(), host=host, port=port, workers=workers)
 
 
 @cli.command()

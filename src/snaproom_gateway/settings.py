@@ -46,6 +46,9 @@ class Settings(BaseSettings):
     # Application
     app_env: Literal["local", "development", "testing", "staging", "production"] = "local"
     log_level: Literal["debug", "info", "warning", "error", "critical"] = "info"
+    # One line per request from the server (uvicorn's access log). Costs about as much CPU as a
+    # cached answer itself; turn it off where the proxy in front logs requests.
+    access_log: bool = True
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)
     web_concurrency: int = Field(1, ge=1, le=64)

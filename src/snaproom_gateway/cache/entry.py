@@ -6,7 +6,8 @@ from hashlib import blake2b
 
 
 class Entry:
-    __slots__ = ("value", "expires_at", "tags", "prefix", "_etag", "http_headers")
+    __slots__ = ("value", "expires_at", "tags", "prefix", "_etag", "http_headers",
+                 "http_head")
 
     def __init__(self, value: bytes, expires_at: float, tags: tuple[str, ...], prefix: str) -> None:
         self.value = value
@@ -16,6 +17,8 @@ class Entry:
         self._etag: bytes | None = None
         # The response headers the HTTP fast path sends with this entry, built on first use.
         self.http_headers: list[tuple[bytes, bytes]] | None = None
+        # The same as one header block, for the server protocol's single write (http_protocol).
+        self.http_head: bytes | None = None
 
     @property
     def etag(self) -> bytes:

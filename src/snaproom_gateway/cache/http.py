@@ -102,21 +102,79 @@ DEFAULT_CACHEABLE_ROUTES = (
 )
 
 
+# Headers that send a request to the full stack: cross-origin calls keep one CORS
+# implementation; a signed-in viewer is counted (profile.viewed) and may be the owner.
+FULL_STACK_HEADERS = frozenset((b"origin", b"authorization", b"cookie"))
+URL_MEMO_SIZE = 65_536
+
+
+def needs_full_stack(name: bytes, value: bytes) -> bool:
+    """For a header in FULL_STACK_HEADERS: must the route answer this request?"""
+    return name != b"cookie" or SESSION_COOKIE_MARK in value
+
+
+class FastPathRoutes:
+    """Which requests the fast path may answer, and from which cache key.
+
+    Shared by the ASGI middleware below and the uvicorn protocol (http_protocol.py), so both
+    answer exactly the same requests: registered routes, without Origin or credentials.
+    """
+
+    def __init__(self, routes: tuple[CacheableRoute, ...] = DEFAULT_CACHEABLE_ROUTES) -> None:
+        self.routes = routes
+        self.ids = request_ids()
+        self._by_url: dict[bytes, tuple[CacheableRoute, str] | None] = {}
+
+    def resolve(self, path: str, query: str) -> tuple[CacheableRoute, str] | None:
+        for route in self.routes:
+            key = route.match_key(path, query)
+            if key is not None:
+                return route, key
+        return None
+
+    def resolve_url(self, url: bytes) -> tuple[CacheableRoute, str] | None:
+        """resolve() of a raw request target, remembered: hot URLs skip the route regexes.
+        Bounded: cleared when full, so odd URLs cannot grow it."""
+        try:
+            return self._by_url[url]
+        except KeyError:
+            pass
+        path, _, query = url.partition(b"?")
+        found = self.resolve(path.decode("latin-1"), query.decode("latin-1"))
+        if len(self._by_url) >= URL_MEMO_SIZE:
+            self._by_url.clear()
+        self._by_url[url] = found
+        return found
+
+    def lookup(self, path: str, query: str, headers: list[tuple[bytes, bytes]]
+               ) -> tuple[CacheableRoute, str, bytes | None, bytes | None] | None:
+        """(route, cache key, If-None-Match, X-Request-ID) for an answerable GET, else None."""
+        found = self.resolve(path, query)
+        if found is None:
+            return None
+        if_none_match = request_id = None
+        for name, value in headers:
+            if name == b"if-none-match":
+                if_none_match = value
+            elif name == b"x-request-id":
+                request_id = value[:128]
+            elif name in FULL_STACK_HEADERS and needs_full_stack(name, value):
+                return None
+        return found[0], found[1], if_none_match, request_id
+
+
 class CacheFastPath:
-    """Pure ASGI: serve registered GET routes from the cache, pass everything else on.
+    """Pure ASGI: serve registered GET routes from the cache (L1, then Redis), pass everything
+    else on.
 
     Installed in front of the whole middleware stack (install_fast_path), it does itself the
     little the skipped middlewares would add to such a response: the X-Request-ID echo (or a
-    new id) and `Vary: Origin`. Requests with an Origin header (browsers' cross-origin calls)
-    take the full stack, so CORS keeps a single implementation; so do requests with credentials
-    (Authorization or the session cookie), since the route knows who views the profile.
+    new id) and `Vary: Origin`.
     """
 
-    def __init__(self, app: ASGIApp,
-                 routes: tuple[CacheableRoute, ...] = DEFAULT_CACHEABLE_ROUTES) -> None:
+    def __init__(self, app: ASGIApp, routes: FastPathRoutes) -> None:
         self.app = app
         self.routes = routes
-        self._ids = request_ids()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] != "GET":
@@ -126,23 +184,10 @@ class CacheFastPath:
         if cache is None:
             await self.app(scope, receive, send)
             return
-        path = scope["path"]
-        for route in self.routes:
-            key = route.match_key(path, scope["query_string"].decode("latin-1"))
-            if key is None:
-                continue
-            if_none_match = request_id = None
-            for name, value in scope["headers"]:
-                if name == b"if-none-match":
-                    if_none_match = value
-                elif name == b"x-request-id":
-                    request_id = value[:128]
-                elif name == b"origin" or name == b"authorization" or (
-                        name == b"cookie" and SESSION_COOKIE_MARK in value):
-                    # Cross-origin calls keep one CORS implementation; a signed-in viewer is
-                    # counted (profile.viewed) and may be the owner, so the route answers.
-                    await self.app(scope, receive, send)
-                    return
+        found = self.routes.lookup(scope["path"], scope["query_string"].decode("latin-1"),
+                                   scope["headers"])
+        if found is not None:
+            route, key, if_none_match, request_id = found
             entry = cache.peek_local(key)
             source = b"l1"
             if entry is None:
@@ -151,9 +196,8 @@ class CacheFastPath:
                 source = b"redis"
             if entry is not None:
                 await _send_entry(send, entry, route._cache_control, source,  # type: ignore[attr-defined]
-                                  if_none_match, request_id or next(self._ids))
+                                  if_none_match, request_id or next(self.routes.ids))
                 return
-            break
         await self.app(scope, receive, send)
 
 
@@ -167,9 +211,11 @@ def request_ids() -> Iterator[bytes]:
 
 def install_fast_path(app: Starlette,
                       routes: tuple[CacheableRoute, ...] = DEFAULT_CACHEABLE_ROUTES) -> None:
-    """Put the fast path in front of the app's whole middleware stack (built on first request)."""
+    """Put the fast path in front of the app's whole middleware stack (built on first request).
+    The routes also go on app.state, where the uvicorn protocol (http_protocol.py) finds them."""
+    table = app.state.cache_fast_path = FastPathRoutes(routes)
     build = app.build_middleware_stack
-    app.build_middleware_stack = lambda: CacheFastPath(build(), routes)  # type: ignore[method-assign]
+    app.build_middleware_stack = lambda: CacheFastPath(build(), table)  # type: ignore[method-assign]
 
 
 async def _send_entry(send: Send, entry: Entry, cache_control: bytes, source: bytes,
