@@ -8,54 +8,17 @@ an answer of the protocol from one of the app.
 from __future__ import annotations
 
 import asyncio
-import socket
-from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 
 from snaproom_gateway import serving
 from snaproom_gateway.app import create_app
 from snaproom_gateway.cache.http_protocol import FastPathHttpProtocol, find_starlette
+from tests.apps import CountingApp, served
 from tests.users_api import bearer, signup
-
-
-class CountingApp:
-    """Counts the HTTP requests that reach the ASGI app (the protocol answers without it)."""
-
-    def __init__(self, app: Any) -> None:
-        self.app = app
-        self.calls = 0
-
-    async def __call__(self, scope, receive, send) -> None:
-        if scope["type"] == "http":
-            self.calls += 1
-        await self.app(scope, receive, send)
-
-
-@asynccontextmanager
-async def served(settings, **config: Any) -> AsyncIterator[tuple[CountingApp, str]]:
-    app = CountingApp(create_app(settings))
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, http=FastPathHttpProtocol, log_level="warning",
-                                           lifespan="on", **config))
-    task = asyncio.create_task(server.serve(sockets=[sock]))
-    try:
-        for _ in range(200):
-            if server.started:
-                break
-            await asyncio.sleep(0.05)
-        assert server.started, "uvicorn did not start"
-        yield app, f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await asyncio.wait_for(task, 20)
-        sock.close()
 
 
 @asynccontextmanager
