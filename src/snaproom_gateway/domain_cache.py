@@ -1,14 +1,14 @@
 """The tagged cache as the domains use it: only the contract's methods, never a wire protocol.
 
-`app.state.cache` is the TaggedCache of the cache package. Until that package is merged the
-attribute is absent and every read here is a miss (the database answers). A failing cache is a
-miss too: the cache speeds the service up, it never takes it down.
+`app.state.cache` is the TaggedCache of the cache package (absent only in an app whose lifespan
+has not run: every read is then a miss). A failing cache is a miss too: the cache speeds the
+service up, it never takes it down.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
 log = logging.getLogger(__name__)
@@ -80,6 +80,24 @@ async def cache_user(state: Any, user_id: int, data: dict[str, Any] | bytes) -> 
         await cache.cache_user(user_id, data)
     except Exception as exc:
         log.warning("user cache set %s failed: %r", user_id, exc)
+
+
+class NotCached(Exception):  # noqa: N818 - a signal, not an error
+    """Raised by a loader for what must not be cached (an unknown or inactive user)."""
+
+
+async def get_or_load_user(state: Any, user_id: int,
+                           load: Callable[[], Awaitable[bytes]]) -> bytes | None:
+    """The cached user, or load()'s value, stored; concurrent misses share one load (single
+    flight). None when load() raises NotCached. The cache degrades to misses by itself; load()'s
+    own errors (the database's) reach the caller."""
+    cache = cache_of(state)
+    try:
+        if cache is None:
+            return await load()
+        return await cache.get_or_set_user(user_id, load)
+    except NotCached:
+        return None
 
 
 def user_tags(state: Any, user_id: int) -> list[str]:

@@ -1,7 +1,6 @@
 import pytest
 
 from tests.apps import running_app
-from tests.unit.fake_cache import FakeTaggedCache
 
 
 @pytest.fixture
@@ -14,6 +13,6 @@ def domain_settings(embedded_settings):
 
 @pytest.fixture
 async def app_client(domain_settings):
+    # The embedded TaggedCache (memory driver): the one the product runs on without Redis.
     async with running_app(domain_settings) as (app, client):
-        app.state.cache = FakeTaggedCache()
         yield app, client

@@ -87,8 +87,6 @@ async def test_audit_search_rejects_bad_filters_with_422(app_client, query):
 async def test_require_admin_guards_other_admin_routers(domain_settings):
     from fastapi import APIRouter
 
-    from tests.unit.fake_cache import FakeTaggedCache
-
     extra = APIRouter(prefix="/api/admin/extra")
 
     @extra.get("")
@@ -97,7 +95,6 @@ async def test_require_admin_guards_other_admin_routers(domain_settings):
 
     async with running_app(domain_settings) as (app, client):
         app.include_router(extra)
-        app.state.cache = FakeTaggedCache()
         _, token = await signup(client, "boss")
         assert (await client.get("/api/admin/extra", headers=bearer(token))).status_code == 403
         await make_admin(app, "boss@example.com")

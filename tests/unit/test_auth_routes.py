@@ -7,7 +7,6 @@ from snaproom_gateway.auth.models import UserSession
 from snaproom_gateway.auth.tokens import token_hash
 from tests.apps import running_app
 from tests.domain_events import deliver_events, pending_events
-from tests.unit.fake_cache import FakeTaggedCache
 from tests.users_api import PASSWORD, bearer, signup
 
 
@@ -132,10 +131,9 @@ async def test_logout_ends_the_session_and_clears_the_cookie(app_client):
 
 
 async def test_logout_on_one_instance_ends_the_session_on_the_other(domain_settings):
-    shared_cache = FakeTaggedCache()  # both instances share Redis in production
     async with running_app(domain_settings) as (app_a, client_a), \
             running_app(domain_settings) as (app_b, client_b):
-        app_a.state.cache = app_b.state.cache = shared_cache
+        app_b.state.cache = app_a.state.cache  # both instances share Redis in production
         _, token = await signup(client_a, "twoinst")
         assert (await client_b.get("/api/auth/me", headers=bearer(token))).status_code == 200
         assert (await client_a.post("/api/auth/logout", headers=bearer(token))).status_code == 204
@@ -164,20 +162,20 @@ async def test_validation_is_a_cache_hit_once_the_session_is_cached(app_client):
         await session.execute(text("DELETE FROM sessions"))
         await session.commit()
     assert (await client.get("/api/auth/me", headers=bearer(token))).status_code == 200
-    assert f"session:{token_hash(token)}" in app.state.cache.values
+    assert await app.state.cache.get(f"session:{token_hash(token)}") is not None
 
 
 async def test_losing_the_cache_logs_nobody_out(app_client):
     app, client = app_client
     user, token = await signup(client, "durable")
     await deliver_events(app)  # signup's user.created drops the user's tags once; let it pass
-    app.state.cache.clear()  # a Redis restart without persistence
+    app.state.cache.local.clear()  # a Redis restart without persistence
     response = await client.get("/api/auth/me", headers=bearer(token))
     assert response.status_code == 200 and response.json()["id"] == user["id"]
-    assert f"session:{token_hash(token)}" in app.state.cache.values  # written back
+    assert await app.state.cache.get(f"session:{token_hash(token)}") is not None  # written back
 
 
-async def test_without_any_cache_sessions_are_served_by_the_database(domain_settings):
+async def test_sessions_are_served_on_the_embedded_defaults(domain_settings):
     async with running_app(domain_settings) as (_, client):
         user, token = await signup(client, "nocache")
         me = await client.get("/api/auth/me", headers=bearer(token))
@@ -187,7 +185,7 @@ async def test_without_any_cache_sessions_are_served_by_the_database(domain_sett
 async def test_an_expired_session_is_rejected(app_client):
     app, client = app_client
     _, token = await signup(client, "expired")
-    app.state.cache.clear()
+    app.state.cache.local.clear()
     async with app.state.sessionmaker() as session:
         row = await session.scalar(select(UserSession))
         row.expires_at = row.expires_at.replace(year=2000)

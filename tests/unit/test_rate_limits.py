@@ -2,7 +2,6 @@
 
 from snaproom_gateway.settings import Settings
 from tests.apps import running_app
-from tests.unit.fake_cache import FakeTaggedCache
 from tests.users_api import PASSWORD, bearer, signup
 
 
@@ -55,7 +54,6 @@ async def test_signup_is_limited_per_ip(domain_settings):
 async def test_writes_are_limited_per_user_not_per_ip(domain_settings):
     settings = domain_settings.model_copy(update={"rate_limit_writes": "2/minute"})
     async with running_app(settings) as (app, client):
-        app.state.cache = FakeTaggedCache()
         _, alice = await signup(client, "alice")
         _, bob = await signup(client, "bob")
         codes = [(await client.patch("/api/users/me", headers=bearer(alice),

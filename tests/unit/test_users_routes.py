@@ -4,6 +4,7 @@ import pytest
 from sqlalchemy import select
 
 from snaproom_gateway.auth.tokens import token_hash
+from snaproom_gateway.cache.keys import full_key
 from snaproom_gateway.users import deletion
 from snaproom_gateway.users.models import User, UserDeletion
 from tests.apps import running_app
@@ -22,7 +23,7 @@ async def test_users_list_pages_active_users_and_is_cached_under_users_list(app_
     assert "email" not in body["items"][0]
     again = await client.get("/api/users?page=1&size=2", headers=bearer(tokens[0]))
     assert again.headers["x-cache"] == "HIT" and again.json() == body
-    assert app.state.cache.tags["users:list"]
+    assert app.state.cache.local.tag_members("users:list")
     second = await client.get("/api/users", params={"page": 2, "size": 2},
                               headers=bearer(tokens[0]))
     assert [u["username"] for u in second.json()["items"]] == ["member2"]
@@ -100,8 +101,8 @@ async def test_a_profile_read_comes_from_the_user_cache(app_client):
     owner, _ = await signup(client, "cached")
     _, token = await signup(client, "reader")
     await client.get(f"/api/users/{owner['id']}", headers=bearer(token))
-    assert f"user:{owner['id']}" in app.state.cache.values
-    assert f"user:{owner['id']}" in app.state.cache.tags
+    assert await app.state.cache.get(f"user:{owner['id']}") is not None
+    assert app.state.cache.local.tag_members(f"user:{owner['id']}")
 
 
 @pytest.mark.parametrize("user_id", ["999999", "0", "-1", "abc", str(2**70)])
@@ -255,7 +256,7 @@ async def test_the_user_cache_holds_only_the_public_profile(app_client):
     owner, _ = await signup(client, "private_person")
     _, token = await signup(client, "curious")
     await client.get(f"/api/users/{owner['id']}", headers=bearer(token))
-    cached = orjson.loads(app.state.cache.values[f"user:{owner['id']}"])
+    cached = orjson.loads(await app.state.cache.get(f"user:{owner['id']}"))
     assert cached["username"] == "private_person"
     assert not {"email", "role", "status", "password_hash"} & set(cached)
 
@@ -265,7 +266,34 @@ async def test_the_session_entry_carries_the_user_facts_and_the_user_tag(app_cli
 
     app, client = app_client
     user, token = await signup(client, "tagged")
-    entry = orjson.loads(app.state.cache.values[f"session:{token_hash(token)}"])
+    entry = orjson.loads(await app.state.cache.get(f"session:{token_hash(token)}"))
     assert (entry["user_id"], entry["role"], entry["email"]) == (
         user["id"], "user", "tagged@example.com")
-    assert f"session:{token_hash(token)}" in app.state.cache.tags[f"user:{user['id']}"]
+    assert full_key(f"session:{token_hash(token)}") in app.state.cache.local.tag_members(
+        f"user:{user['id']}")
+
+
+async def test_concurrent_reads_of_an_uncached_profile_read_the_database_once(app_client):
+    import asyncio
+
+    from sqlalchemy import event
+
+    app, client = app_client
+    owner, _ = await signup(client, "wanted")
+    await deliver_events(app)  # signup's events drop the user's tags; let them pass first
+    await app.state.cache.invalidate_tags([f"user:{owner['id']}"])
+    reads: list[str] = []
+
+    def record(_conn, _cursor, statement, *_args) -> None:
+        if "FROM users" in statement:
+            reads.append(statement)
+
+    event.listen(app.state.engine.sync_engine, "before_cursor_execute", record)
+    try:
+        answers = await asyncio.gather(*(client.get(f"/api/users/{owner['id']}")
+                                         for _ in range(20)))
+    finally:
+        event.remove(app.state.engine.sync_engine, "before_cursor_execute", record)
+    assert {a.status_code for a in answers} == {200}
+    assert {a.json()["username"] for a in answers} == {"wanted"}
+    assert len(reads) == 1, reads  # the cache's single flight: one load for 20 readers

@@ -345,6 +345,13 @@ class TaggedCache:
     async def get_user(self, user_id: int | str) -> bytes | None:
         return await self.get(user_key(user_id))
 
+    async def get_or_set_user(self, user_id: int | str,
+                              factory: Callable[[], Awaitable[bytes]],
+                              ttl: float = USER_TTL) -> bytes:
+        """The cached user, or factory()'s value stored as cache_user would: concurrent misses
+        (here and on other instances) run factory once."""
+        return await self.get_or_set(user_key(user_id), factory, ttl=ttl, tags=user_tags(user_id))
+
     async def cache_api_response(self, path: str, params: Mapping[str, Any],
                                  response: bytes | Mapping[str, Any], ttl: float = API_RESPONSE_TTL,
                                  tags: Sequence[str] = ()) -> None:

@@ -50,20 +50,21 @@ async def get_by_email(session: AsyncSession, email: str) -> User | None:
 
 async def load_public_bytes(state: Any, session: AsyncSession, user_id: int) -> bytes | None:
     """An active user's public profile as the JSON bytes the user cache holds (the same bytes the
-    HTTP fast path serves): the cache first, then the database (written back).
+    HTTP fast path serves): the cache first, then the database (written back). Concurrent misses
+    for one user run one database read (the cache's single flight).
 
     None for an unknown or deleted user; only active users are cached, and the events that end
-    that (user.deleted) drop the entry.
+    that (user.deleted) drop the entry. `session` is the caller's; the read runs in its own,
+    since readers that joined the flight wait on it even if the first reader goes away.
     """
-    cached = await domain_cache.get_user(state, user_id)
-    if cached is not None:
-        return cached
-    user = await get(session, user_id)
-    if user is None or user.status != ACTIVE:
-        return None
-    body = orjson.dumps(public_profile(user))
-    await domain_cache.cache_user(state, user_id, body)
-    return body
+    async def load() -> bytes:
+        async with state.sessionmaker() as own:
+            user = await get(own, user_id)
+        if user is None or user.status != ACTIVE:
+            raise domain_cache.NotCached
+        return orjson.dumps(public_profile(user))
+
+    return await domain_cache.get_or_load_user(state, user_id, load)
 
 
 async def load_public(state: Any, session: AsyncSession, user_id: int) -> dict[str, Any] | None:
