@@ -125,6 +125,9 @@ class Settings(BaseSettings):
     cache_l1_enabled: bool = True
     cache_l1_max_entries: int = Field(50_000, ge=100, le=10_000_000)
     cache_l1_ttl: float = Field(30.0, gt=0, le=300)
+    # An L1 entry read after this fraction of its TTL is renewed from Redis in the background
+    # (one MGET for many), so hot keys stay in the L1; 0 turns renewal off.
+    cache_l1_refresh_after: float = Field(0.5, ge=0, lt=1)
     # Every cache call to Redis is bounded by this; after a connection failure (or 3 timeouts in a
     # row) Redis is skipped for the cooldown: reads are misses, and an outage costs little.
     cache_redis_timeout: float = Field(0.5, gt=0, le=10)

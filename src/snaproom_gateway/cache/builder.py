@@ -26,7 +26,9 @@ def build_cache(settings: Settings, redis_clients: RedisClients | None,
                        max_in_flight=min(settings.cache_redis_max_in_flight,
                                          max(1, settings.redis_max_connections // 2)),
                        breaker=breaker)
-    local = MemoryStore(settings.cache_l1_max_entries) if settings.cache_l1_enabled else None
+    local = (MemoryStore(settings.cache_l1_max_entries,
+                         refresh_after=settings.cache_l1_refresh_after or None)
+             if settings.cache_l1_enabled else None)
     return TaggedCache(local=local, redis=store, l1_ttl=settings.cache_l1_ttl,
                        lock_ttl=settings.cache_lock_ttl, lock_wait=settings.cache_lock_wait)
 

@@ -6,12 +6,14 @@ from hashlib import blake2b
 
 
 class Entry:
-    __slots__ = ("value", "expires_at", "tags", "prefix", "_etag", "http_headers",
+    __slots__ = ("value", "expires_at", "refresh_at", "tags", "prefix", "_etag", "http_headers",
                  "http_head")
 
     def __init__(self, value: bytes, expires_at: float, tags: tuple[str, ...], prefix: str) -> None:
         self.value = value
         self.expires_at = expires_at
+        # When a read of this L1 entry asks for a refresh from Redis (MemoryStore refresh_after).
+        self.refresh_at = float("inf")
         self.tags = tags
         self.prefix = prefix
         self._etag: bytes | None = None

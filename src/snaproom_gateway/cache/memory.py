@@ -18,8 +18,13 @@ MAX_GENERATIONS = 100_000
 
 
 class MemoryStore:
-    def __init__(self, max_entries: int) -> None:
+    def __init__(self, max_entries: int, refresh_after: float | None = None) -> None:
+        """refresh_after (a fraction of an entry's TTL): as the L1 in front of Redis, an entry
+        read after that much of its life is put in `due_refresh`, once, for the cache to renew
+        it from Redis in the background before it expires (TaggedCache._refresh_due)."""
         self.max_entries = max_entries
+        self.refresh_after = refresh_after
+        self.due_refresh: dict[str, Entry] = {}
         self._entries: OrderedDict[str, Entry] = OrderedDict()
         self._tag_index: dict[str, set[str]] = {}
         self._generations: dict[str, int] = {}
@@ -32,11 +37,26 @@ class MemoryStore:
         entry = self._entries.get(key)
         if entry is None:
             return None
-        if entry.expires_at <= time.monotonic():
+        now = time.monotonic()
+        if entry.expires_at <= now:
             self._remove(key)
             return None
+        if entry.refresh_at <= now:
+            entry.refresh_at = float("inf")  # asked once; renew() sets the next time
+            self.due_refresh[key] = entry
         self._entries.move_to_end(key)
         return entry
+
+    def renew(self, key: str, entry: Entry, value: bytes, ttl: float) -> bool:
+        """Extend `entry`'s life if it is still the one held for `key` (an invalidation, delete
+        or eviction since it was read removes it, and then nothing is renewed) and still holds
+        `value`; False otherwise."""
+        if self._entries.get(key) is not entry or entry.value != value:
+            return False
+        now = time.monotonic()
+        entry.expires_at = now + ttl
+        entry.refresh_at = now + ttl * self.refresh_after if self.refresh_after else float("inf")
+        return True
 
     def set(self, key: str, value: bytes, ttl: float, tags: tuple[str, ...], prefix: str,
             expect_generations: dict[str, int] | None = None) -> Entry | None:
@@ -46,7 +66,10 @@ class MemoryStore:
             return None
         if key in self._entries:
             self._remove(key)
-        entry = Entry(value, time.monotonic() + ttl, tags, prefix)
+        now = time.monotonic()
+        entry = Entry(value, now + ttl, tags, prefix)
+        if self.refresh_after:
+            entry.refresh_at = now + ttl * self.refresh_after
         self._entries[key] = entry
         for tag in tags:
             self._tag_index.setdefault(tag, set()).add(key)
@@ -88,6 +111,7 @@ class MemoryStore:
     def clear(self) -> None:
         self._entries.clear()
         self._tag_index.clear()
+        self.due_refresh.clear()
 
     def _remove(self, key: str) -> bool:
         entry = self._entries.pop(key, None)

@@ -246,6 +246,11 @@ class RedisStore:
         raw = await self._run(lambda: self.client.get(key))
         return None if raw is None else decode_stored(raw)
 
+    async def get_many(self, keys: Sequence[str]) -> list[tuple[bytes, tuple[str, ...]] | None]:
+        """get() of several keys in one round trip (MGET)."""
+        raws = await self._run(lambda: self.client.mget(keys))
+        return [None if raw is None else decode_stored(raw) for raw in raws]
+
     async def set(self, key: str, value: bytes, ttl: float, tags: Sequence[str],
                   expect_generations: dict[str, int] | None = None,
                   lock_token: str | None = None) -> bool:

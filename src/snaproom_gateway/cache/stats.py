@@ -9,14 +9,14 @@ class CacheCounters:
     __slots__ = ("hits", "misses", "l1_hits", "l2_hits", "sets", "sets_skipped", "deletes",
                  "computations", "single_flight_joined", "lock_waits", "invalidations",
                  "invalidated_tags", "invalidated_keys", "remote_invalidations",
-                 "l1_resets", "by_prefix")
+                 "l1_resets", "l1_refreshes", "by_prefix")
 
     def __init__(self) -> None:
         self.hits = self.misses = self.l1_hits = self.l2_hits = 0
         self.sets = self.sets_skipped = self.deletes = 0
         self.computations = self.single_flight_joined = self.lock_waits = 0
         self.invalidations = self.invalidated_tags = self.invalidated_keys = 0
-        self.remote_invalidations = self.l1_resets = 0
+        self.remote_invalidations = self.l1_resets = self.l1_refreshes = 0
         # prefix -> [hits, misses]
         self.by_prefix: dict[str, list[int]] = {}
 
@@ -58,6 +58,7 @@ class CacheCounters:
             "invalidated_keys": self.invalidated_keys,
             "remote_invalidations": self.remote_invalidations,
             "l1_resets": self.l1_resets,
+            "l1_refreshes": self.l1_refreshes,
         }
 
 

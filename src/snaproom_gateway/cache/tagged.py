@@ -43,6 +43,8 @@ from snaproom_gateway.cache.stats import CacheCounters
 log = logging.getLogger(__name__)
 
 USER_TTL = 1800.0            # the reference's 30 minutes
+L1_REFRESH_GATHER = 0.02     # L1 renewals wait this long to share one MGET
+L1_REFRESH_BATCH = 500       # keys per MGET
 API_RESPONSE_TTL = 300.0
 RECENT_MESSAGES_TTL = 3600.0
 
@@ -77,6 +79,7 @@ class TaggedCache:
         self._l1_epoch = 0
         self._inflight: dict[str, asyncio.Task[bytes]] = {}
         self._maintenance: asyncio.Task[None] | None = None
+        self._refresher: asyncio.Task[None] | None = None
 
     # --- lifecycle ------------------------------------------------------------------------
 
@@ -95,9 +98,10 @@ class TaggedCache:
                                                 name="cache-prune")
 
     async def close(self) -> None:
-        if self._maintenance is not None:
-            self._maintenance.cancel()
-            await asyncio.gather(self._maintenance, return_exceptions=True)
+        for task in (self._maintenance, self._refresher):
+            if task is not None:
+                task.cancel()
+                await asyncio.gather(task, return_exceptions=True)
         if self.subscriber is not None:
             await self.subscriber.close()
         for task in list(self._inflight.values()):
@@ -137,11 +141,38 @@ class TaggedCache:
         """The L1 entry, if one may be served now: no await, for the HTTP fast path."""
         if not self.l1_active:
             return None
-        entry = self.local.get(key)  # type: ignore[union-attr]
+        local = self.local
+        entry = local.get(key)  # type: ignore[union-attr]
         if entry is not None:
             self.counters.hit(entry.prefix)
             self.counters.l1_hits += 1
+            if local.due_refresh and self._refresher is None:  # type: ignore[union-attr]
+                self._refresher = asyncio.get_running_loop().create_task(
+                    self._refresh_due(), name="cache-l1-refresh")
         return entry
+
+    async def _refresh_due(self) -> None:
+        """Renew, from Redis in one MGET, the L1 entries read late in their life (MemoryStore
+        refresh_after): a key read often never expires from the L1, so its reads never leave
+        the process; one read rarely expires and is read through again. An entry invalidated
+        meanwhile is not renewed (MemoryStore.renew)."""
+        try:
+            await asyncio.sleep(L1_REFRESH_GATHER)
+            local = self.local
+            while local is not None and local.due_refresh and self.l1_active:
+                due, local.due_refresh = local.due_refresh, {}
+                items = list(due.items())
+                for start in range(0, len(items), L1_REFRESH_BATCH):
+                    batch = items[start:start + L1_REFRESH_BATCH]
+                    try:
+                        found = await self.redis.get_many([key for key, _ in batch])  # type: ignore[union-attr]
+                    except RedisUnavailable:
+                        return  # they expire as usual and are read through
+                    for (key, entry), item in zip(batch, found, strict=True):
+                        if item is not None and local.renew(key, entry, item[0], self.l1_ttl):
+                            self.counters.l1_refreshes += 1
+        finally:
+            self._refresher = None
 
     async def get_entry(self, key: str, *, count_miss: bool = True) -> Entry | None:
         """The entry from L1 or Redis. count_miss=False for a look-up whose miss the route

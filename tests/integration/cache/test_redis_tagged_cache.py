@@ -183,3 +183,42 @@ async def test_a_fill_leaves_no_lock_behind_whether_it_succeeds_or_fails(make_ca
     client = cache.redis.client
     assert await client.exists(f"snaproom:v1:lock:ok:{uid}", f"snaproom:v1:lock:bad:{uid}") == 0
     assert await client.exists(f"snaproom:v1:bad:{uid}") == 0
+
+
+async def test_an_l1_entry_read_late_in_its_life_is_renewed_from_redis(make_cache, uid):
+    # L1 TTL 1 s; a read after 0.5 s of it asks for a renewal (one MGET in the background).
+    cache = await make_cache(cache_l1_ttl=1.0, cache_l1_refresh_after=0.5)
+    key, tag = f"snaproom:v1:user:{uid}", f"user:{uid}"
+    await cache.set(key, b"v1", ttl=60, tags=[tag])
+    entry = cache.peek_local(key)
+    assert entry is not None
+    first_expiry = entry.expires_at
+    await asyncio.sleep(0.6)
+    assert cache.peek_local(key) is entry  # late read: renewal asked
+    await wait_until(lambda: cache.counters.l1_refreshes >= 1, timeout=10)
+    assert entry.expires_at > first_expiry
+    await asyncio.sleep(0.6)  # past the first expiry: still held, same entry (same ETag)
+    assert cache.peek_local(key) is entry
+
+
+async def test_an_l1_entry_read_only_early_expires_and_an_invalidated_one_is_not_renewed(
+        make_cache, uid):
+    cache = await make_cache(cache_l1_ttl=1.0, cache_l1_refresh_after=0.5)
+    other = await make_cache()
+    quiet, hot = f"snaproom:v1:user:q{uid}", f"snaproom:v1:user:h{uid}"
+    await cache.set(quiet, b"q", ttl=60, tags=[f"user:q{uid}"])
+    await cache.set(hot, b"h", ttl=60, tags=[f"user:h{uid}"])
+    assert cache.peek_local(quiet) is not None  # read early only: no renewal
+    await asyncio.sleep(0.6)
+    # Invalidated elsewhere between the late read and the renewal: the MGET finds nothing,
+    # and the entry the pub/sub broadcast dropped is not put back.
+    late = cache.peek_local(hot)
+    assert late is not None
+    before = cache.counters.remote_invalidations
+    await other.invalidate_tags([f"user:h{uid}"])
+    await wait_until(lambda: cache.counters.remote_invalidations > before)
+    await asyncio.sleep(0.6)
+    assert cache.counters.l1_refreshes == 0
+    assert cache.peek_local(hot) is None
+    assert cache.peek_local(quiet) is None  # expired from the L1 ...
+    assert await cache.get(quiet) == b"q"  # ... and read through from Redis

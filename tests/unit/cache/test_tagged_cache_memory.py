@@ -167,3 +167,19 @@ async def test_stats_count_hits_and_misses_overall_and_per_prefix(cache):
     assert stats["by_prefix"]["user"] == {"hits": 2, "misses": 1, "hit_ratio": 0.6667}
     assert stats["by_prefix"]["api"] == {"hits": 0, "misses": 1, "hit_ratio": 0.0}
     assert stats["driver"] == "memory"
+
+
+def test_the_l1_store_asks_once_for_renewal_of_an_entry_read_late_and_renews_only_it():
+    store = MemoryStore(10, refresh_after=0.5)
+    entry = store.set("k", b"v", 10.0, ("t",), "user")
+    assert store.get("k") is entry and store.due_refresh == {}
+    entry.refresh_at = time.monotonic()  # as if half its life had passed
+    assert store.get("k") is entry and store.due_refresh == {"k": entry}
+    store.due_refresh.clear()
+    assert store.get("k") is entry and store.due_refresh == {}  # asked once
+    old_expiry = entry.expires_at
+    assert not store.renew("k", entry, b"other", 10.0)  # Redis holds another value
+    assert store.renew("k", entry, b"v", 20.0) and entry.expires_at > old_expiry
+    store.invalidate_tags(["t"])
+    assert not store.renew("k", entry, b"v", 20.0)  # gone: an invalidation is not undone
+    assert store.get("k") is None
