@@ -63,6 +63,9 @@ class Settings(BaseSettings):
     db_pool_timeout: float = Field(5.0, gt=0, le=60)
     db_connect_timeout: float = Field(3.0, gt=0, le=60)
     db_statement_timeout_ms: int = Field(10_000, ge=0)
+    # A pooled connection idle this long is tested before use (a server restart leaves dead
+    # ones); 0 tests every checkout, which with asyncpg costs three round trips each time.
+    db_ping_after_idle: float = Field(5.0, ge=0, le=3600)
     # SQLite has no server: the embedded mode migrates its file on start.
     db_migrate_on_start: bool | None = None
 
