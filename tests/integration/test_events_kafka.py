@@ -159,7 +159,8 @@ async def test_cluster_info_consumers_and_kafka_health_report_brokers_controller
     settings = clean_db
     await group_at_end(settings, group, ["user-events"])
     async with running_app(settings) as (app, client):
-        admin = await admin_headers(app, client, "kafka_admin")
+        # A fresh name: the stack's database keeps users from earlier runs.
+        admin = await admin_headers(app, client, f"kafka_admin_{uuid.uuid4().hex[:8]}")
         ids = await _write_users(app, 5)
 
         async def handled():

@@ -9,6 +9,7 @@ itself. B's L1 entry goes by A's pub/sub broadcast and by B's own consumer (the 
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
 from contextlib import AsyncExitStack
@@ -73,9 +74,16 @@ async def test_update_on_instance_a_is_read_on_instance_b(stack_settings):
         fresh = await client_b.get(path)
         assert fresh.json()["display_name"] == "after"
         assert counting_b.calls == calls + 1  # B's app read it again (Redis or the database)
-        again = await client_b.get(path)
-        assert again.json()["display_name"] == "after" and again.headers["x-cache"] == "l1"
-        assert counting_b.calls == calls + 1
+        # Then B's protocol serves the new value from its L1 again. A late copy of the
+        # invalidation (each instance's consumer and broadcast send one) may drop the first
+        # refill, so poll; every answer must already be the new value.
+        for _ in range(200):
+            again = await client_b.get(path)
+            assert again.json()["display_name"] == "after"
+            if again.headers.get("x-cache") == "l1":
+                break
+            await asyncio.sleep(0.05)
+        assert again.headers.get("x-cache") == "l1"
         assert (await client_a.get(path)).json()["display_name"] == "after"
         print(f"\nB's L1 entry dropped {dropped_after_ms:.1f} ms after A's write returned")
 
