@@ -30,6 +30,7 @@ from pathlib import Path
 import orjson
 from aiokafka import AIOKafkaConsumer
 from events_bench import run_loadgen  # the sibling script: bench/ is on sys.path
+from sqlalchemy import text
 
 from snaproom_gateway.events import handlers as registry
 from snaproom_gateway.events import outbox
@@ -75,9 +76,9 @@ def now_ms() -> float:
 def install_probes() -> None:
     claim = outbox.claim
 
-    async def timed_claim(session, limit):
+    async def timed_claim(session, limit, **options):
         started = now_ms()
-        rows = await claim(session, limit)
+        rows = await claim(session, limit, **options)
         at = now_ms()
         if rows:
             rounds["claim_ms"].append(at - started)
@@ -164,6 +165,8 @@ async def run(rate: int, seconds: float) -> None:
     kafka = KafkaConnection(settings)
     await kafka.start()
     await migrations.upgrade(engine)
+    async with engine.begin() as conn:  # no backlog left by an earlier run
+        await conn.execute(text("TRUNCATE outbox"))
     if not await kafka.wait_connected(30):
         raise SystemExit(f"kafka not reachable: {kafka.last_error}")
     group = f"stages-{int(time.time())}"
