@@ -103,9 +103,11 @@ class KafkaGroupRunner:
             enable_auto_commit=False,
             auto_offset_reset="latest" if self.from_latest else "earliest",
             max_poll_records=self.max_records,
-            # The broker answers as soon as data arrives (fetch_min_bytes=1); this only bounds
-            # how long an empty fetch waits, hence the publish-to-handler latency floor.
-            fetch_max_wait_ms=100,
+            # The broker answers a fetch as soon as new data is committed (fetch_min_bytes=1,
+            # checked on every high-watermark advance), so this is no latency floor: it only
+            # bounds how long an empty fetch is parked. At 100 ms each idle group sent 30 empty
+            # fetches/s to the three brokers; Kafka's default 500 ms is a fifth of that load.
+            fetch_max_wait_ms=500,
             session_timeout_ms=10_000,
             heartbeat_interval_ms=2_000,
             max_poll_interval_ms=300_000,
