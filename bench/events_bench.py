@@ -4,7 +4,9 @@
    (acks=all, idempotent producer); events/s = N / time until the last row is marked sent.
 2. Publish-to-handler latency: events are published at a steady rate (default 1,000/s, in
    transactions of 10) while the relay and a consumer group (with the processed-events record)
-   run; the handler measures now - envelope timestamp. Prints p50/p95/p99.
+   run; the handler measures now - envelope timestamp. Prints p50/p95/p99. The publishers run
+   in a child process (bench/events_loadgen.py), as they run in request handlers of other
+   instances in production: in this process they would take the relay's and consumer's CPU.
 
 Needs DATABASE_URL (PostgreSQL) and KAFKA_BROKERS: `eval "$(python3 deploy/local/stack.py env)"`.
 """
@@ -14,9 +16,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import statistics
+import sys
 import time
 from datetime import UTC, datetime
+from pathlib import Path
 
+import orjson
 from sqlalchemy import func, insert, select, text
 
 from snaproom_gateway.events import handlers as registry
@@ -25,7 +30,7 @@ from snaproom_gateway.events.dispatch import Dispatcher
 from snaproom_gateway.events.kafka_sink import KafkaSink
 from snaproom_gateway.events.models import OutboxEvent
 from snaproom_gateway.events.offsets import kafka_group_id
-from snaproom_gateway.events.publisher import build_envelope, publish
+from snaproom_gateway.events.publisher import build_envelope
 from snaproom_gateway.events.relay import OutboxRelay
 from snaproom_gateway.infra import database, migrations
 from snaproom_gateway.infra.kafka import KafkaConnection
@@ -72,15 +77,28 @@ async def relay_throughput(settings, engine, sessionmaker, kafka, count: int) ->
     return count / elapsed
 
 
+async def run_loadgen(rate: int, seconds: float, warmup: float,
+                      stamps: str | None = None) -> dict:
+    """Run bench/events_loadgen.py as a child process; returns its summary line."""
+    args = [sys.executable, str(Path(__file__).with_name("events_loadgen.py")),
+            "--rate", str(rate), "--seconds", str(seconds), "--warmup", str(warmup)]
+    if stamps:
+        args += ["--stamps", stamps]
+    child = await asyncio.create_subprocess_exec(*args, stdout=asyncio.subprocess.PIPE)
+    out, _ = await child.communicate()
+    if child.returncode != 0:
+        raise SystemExit(f"load generator failed with exit code {child.returncode}")
+    return orjson.loads(out.splitlines()[-1])
+
+
 async def latency(settings, engine, sessionmaker, kafka, rate: int, seconds: float
-                  ) -> list[float]:
+                  ) -> tuple[list[float], dict]:
     group = f"bench-{int(time.time())}"
     samples: list[float] = []
-    measuring = {"on": False}
 
     @registry.handles("user.updated", group=group)
     async def measure(envelope, ctx) -> None:
-        if measuring["on"]:
+        if envelope.payload.get("phase") == "measure":
             samples.append((datetime.now(UTC) - envelope.timestamp).total_seconds() * 1000)
 
     relay = OutboxRelay(engine, sessionmaker, settings, KafkaSink(kafka, settings))
@@ -92,41 +110,21 @@ async def latency(settings, engine, sessionmaker, kafka, rate: int, seconds: flo
     tasks = [asyncio.create_task(relay.run()), asyncio.create_task(runner.run())]
     while not runner.assignment:  # noqa: ASYNC110 - polling the consumer's state
         await asyncio.sleep(0.1)
-    per_tx = 10
-    interval = per_tx / rate
-
-    async def produce(duration: float) -> int:
-        sent = 0
-        next_at = time.perf_counter()
-        end = next_at + duration
-        while time.perf_counter() < end:
-            async with sessionmaker() as session:
-                for _ in range(per_tx):
-                    await publish(session, "user.updated", user_id=sent % 100,
-                                  data={"fields": ["bio"], "n": sent})
-                    sent += 1
-                await session.commit()
-            next_at += interval
-            delay = next_at - time.perf_counter()
-            if delay > 0:
-                await asyncio.sleep(delay)
-        return sent
-
-    _progress("warming up (2 s) ...")
-    await produce(2.0)
-    await asyncio.sleep(1.0)
-    measuring["on"] = True
-    _progress(f"publishing {rate} events/s for {seconds:.0f} s ...")
-    sent = await produce(seconds)
+    await asyncio.sleep(0.5)  # the fetcher has its positions
+    _progress(f"publishing {rate} events/s from a separate process: 2 s warm-up, "
+              f"{seconds:.0f} s measured ...")
+    cpu, wall = time.process_time(), time.perf_counter()
+    summary = await run_loadgen(rate, seconds, 2.0)
+    summary["cpu"] = (time.process_time() - cpu) / (time.perf_counter() - wall)
     deadline = time.monotonic() + 30
-    while len(samples) < sent and time.monotonic() < deadline:  # noqa: ASYNC110
+    while len(samples) < summary["measured"] and time.monotonic() < deadline:  # noqa: ASYNC110
         await asyncio.sleep(0.1)
     relay.stop()
     runner.stop()
     await asyncio.gather(*tasks, return_exceptions=True)
     registry.unregister(measure)
-    _progress(f"handled {len(samples)} of {sent} measured events")
-    return samples
+    _progress(f"handled {len(samples)} of {summary['measured']} measured events")
+    return samples, summary
 
 
 def _pct(values: list[float], q: float) -> float:
@@ -154,7 +152,8 @@ async def main() -> None:
         if not await kafka.wait_connected(30):
             raise SystemExit(f"kafka not reachable: {kafka.last_error}")
         throughput = await relay_throughput(settings, engine, sessionmaker, kafka, args.events)
-        samples = await latency(settings, engine, sessionmaker, kafka, args.rate, args.seconds)
+        samples, summary = await latency(settings, engine, sessionmaker, kafka, args.rate,
+                                         args.seconds)
     finally:
         await kafka.close()
         await engine.dispose()
@@ -164,7 +163,9 @@ async def main() -> None:
     if samples:
         print(f"publish -> handler    : p50 {_pct(samples, 50):.1f} ms, "
               f"p95 {_pct(samples, 95):.1f} ms, p99 {_pct(samples, 99):.1f} ms, "
-              f"max {max(samples):.1f} ms at {args.rate:,} events/s ({len(samples):,} events)")
+              f"max {max(samples):.1f} ms at {summary['rate']:,} events/s "
+              f"({len(samples):,} events; relay + consumer process at "
+              f"{100 * summary['cpu']:.0f}% of a core)")
 
 
 if __name__ == "__main__":

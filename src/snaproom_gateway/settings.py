@@ -116,6 +116,10 @@ class Settings(BaseSettings):
     events_handler_retries: int = Field(3, ge=0, le=20)
     events_retry_backoff: float = Field(0.2, ge=0, le=30)
     events_shutdown_timeout: float = Field(10.0, gt=0, le=120)
+    # Consumers commit handled offsets in the background at most this often (and on idle,
+    # rebalance and stop): a commit is a replicated write on the brokers, and awaiting one per
+    # batch delayed the next batch. A crash redelivers at most this much, de-duplicated.
+    events_commit_interval: float = Field(0.5, ge=0, le=60)
     # Create the topics of DESIGN.md on start (broker auto-creation is off in production).
     kafka_ensure_topics: bool = True
 

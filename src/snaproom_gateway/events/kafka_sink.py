@@ -57,9 +57,8 @@ class KafkaSink:
                         sent.append((chunk, await producer.send_batch(batch, topic,
                                                                       partition=partition)))
                 await asyncio.wait([future for _, future in sent])
-        except TimeoutError:
-            pass
-        except Exception as exc:  # metadata or enqueue failure: whatever was not enqueued fails
+        except Exception as exc:  # metadata or enqueue failure, or the time bound: whatever was
+            # not enqueued fails (the rest is settled below; still pending = PendingDelivery)
             queued = {i for chunk, _ in sent for i in chunk}
             for index in range(len(rows)):
                 if index not in queued:

@@ -26,26 +26,45 @@ class OutboxRow:
     payload: bytes
 
 
-async def claim(session: AsyncSession, limit: int) -> list[OutboxRow]:
-    """The oldest pending rows, locked until the session's transaction ends."""
-    postgres = session.bind.dialect.name == "postgresql"
-    query = (select(OutboxEvent.seq, OutboxEvent.event_id, OutboxEvent.topic, OutboxEvent.key,
-                    OutboxEvent.payload)
-             .where(OutboxEvent.sent_at.is_(None)).order_by(OutboxEvent.seq).limit(limit))
-    if postgres:
-        query = query.with_for_update(skip_locked=True)
-    rows = [OutboxRow(*row) for row in (await session.execute(query)).all()]
-    if not rows or not postgres:
+# PostgreSQL claim: lock the oldest pending rows no other relay holds (SKIP LOCKED), and list all
+# pending rows up to the last of them with their keys (ours among them: an anti-join against the
+# CTE was planned as a nested loop, quadratic in the batch size). `seq <= max` keeps the second
+# part on the partial index of unsent rows.
+_CLAIM = text("""
+WITH claimed AS MATERIALIZED (
+    SELECT seq, event_id, topic, key, payload FROM outbox
+    WHERE sent_at IS NULL ORDER BY seq LIMIT :limit FOR UPDATE SKIP LOCKED
+)
+SELECT seq, event_id, topic, key, payload, true AS claimed FROM claimed
+UNION ALL
+SELECT o.seq, NULL, NULL, o.key, NULL, false FROM outbox o
+WHERE o.sent_at IS NULL AND o.seq <= (SELECT max(seq) FROM claimed)
+ORDER BY seq
+""")
+
+
+async def claim(session: AsyncSession, limit: int,
+                acked: set[int] | frozenset[int] = frozenset()) -> list[OutboxRow]:
+    """The oldest pending rows, locked until the session's transaction ends.
+
+    `acked`: seqs this relay has had acknowledged by Kafka whose "sent" mark is not committed
+    yet. They do not hold back later rows of their keys: those are already behind them.
+    """
+    if session.bind.dialect.name != "postgresql":
+        query = (select(OutboxEvent.seq, OutboxEvent.event_id, OutboxEvent.topic,
+                        OutboxEvent.key, OutboxEvent.payload)
+                 .where(OutboxEvent.sent_at.is_(None)).order_by(OutboxEvent.seq).limit(limit))
+        return [OutboxRow(*row) for row in (await session.execute(query)).all()]
+    # One round trip: our locked rows, and every pending row up to the last of them.
+    result = (await session.execute(_CLAIM, {"limit": limit})).all()
+    rows = [OutboxRow(seq, event_id, topic, key, payload)
+            for seq, event_id, topic, key, payload, claimed in result if claimed]
+    if not rows:
         return rows
     # Keys whose earliest pending row is not ours are held by another relay (or an earlier
     # transaction committed late): leave them, and keep every later row of theirs, for now.
-    # ORDER BY seq keeps this on the partial index of unsent rows (no scan of sent rows).
-    ours = {row.seq for row in rows}
-    others = (await session.execute(
-        select(OutboxEvent.seq, OutboxEvent.key)
-        .where(OutboxEvent.sent_at.is_(None), OutboxEvent.seq <= rows[-1].seq)
-        .order_by(OutboxEvent.seq)
-    )).all()
+    ours = {row.seq for row in rows} | acked
+    others = [(seq, key) for seq, _, _, key, _, claimed in result if not claimed]
     first_other: dict[str, int] = {}
     for seq, key in others:
         if seq not in ours and key is not None:

@@ -1,0 +1,255 @@
+"""Where publish-to-handler latency goes (diagnosis, not a test): `make bench-events-stages`.
+
+Runs the latency part of events_bench (publishers in a child process; relay, consumer group
+with the processed-events record and one handler in this one) and timestamps every event at
+each stage by wrapping the product's stage functions from outside:
+
+  build    envelope built (its `timestamp`)
+  commit   the publisher's transaction committed
+  claim    the relay's claim returned the row (relay pick-up)
+  acked    the relay's sink.send returned (every row of the round acknowledged, acks=all)
+  marked   the relay round finished (rows marked sent, transaction committed)
+  fetched  the consumer's getmany() returned the message
+  handler  the handler ran (inside the processed-events transaction)
+
+Prints p50/p99 of each stage-to-stage gap, plus per-round relay and consumer figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import statistics
+import tempfile
+import time
+from collections import defaultdict
+from datetime import UTC, datetime
+from pathlib import Path
+
+import orjson
+from aiokafka import AIOKafkaConsumer
+from events_bench import run_loadgen  # the sibling script: bench/ is on sys.path
+from sqlalchemy import text
+
+from snaproom_gateway.events import handlers as registry
+from snaproom_gateway.events import outbox
+from snaproom_gateway.events.consumer import KafkaGroupRunner, kafka_dead_letter
+from snaproom_gateway.events.dispatch import Dispatcher
+from snaproom_gateway.events.kafka_sink import KafkaSink
+from snaproom_gateway.events.offsets import kafka_group_id
+from snaproom_gateway.events.relay import OutboxRelay
+from snaproom_gateway.infra import database, migrations
+from snaproom_gateway.infra.kafka import KafkaConnection
+from snaproom_gateway.settings import load_settings
+
+STAGES = ["build", "commit", "claim", "acked", "marked", "fetched", "handler"]
+stamps: dict[str, dict[str, float]] = defaultdict(dict)
+rounds: dict[str, list[float]] = defaultdict(list)
+
+
+def server_cpu_ticks() -> dict[str, int]:
+    """CPU ticks (user + system) of the stack's Kafka brokers and PostgreSQL (all backends)."""
+    state = Path(os.environ.get("SNAPROOM_STACK_DIR", ".stack"))
+    kafka = {int((state / f"kafka-{n}" / "pid").read_text().split()[0]) for n in (1, 2, 3)
+             if (state / f"kafka-{n}" / "pid").exists()}
+    postmaster = {int((state / "postgres" / "pid").read_text().split()[0])} \
+        if (state / "postgres" / "pid").exists() else set()
+    ticks = {"kafka": 0, "postgres": 0}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rpartition(")")[2].split()
+        except OSError:
+            continue
+        pid, ppid, used = int(stat.parent.name), int(fields[1]), int(fields[11]) + int(fields[12])
+        if pid in kafka:
+            ticks["kafka"] += used
+        elif pid in postmaster or ppid in postmaster:
+            ticks["postgres"] += used
+    return ticks
+
+
+def now_ms() -> float:
+    return time.time() * 1000
+
+
+def install_probes() -> None:
+    claim = outbox.claim
+
+    async def timed_claim(session, limit, **options):
+        started = now_ms()
+        rows = await claim(session, limit, **options)
+        at = now_ms()
+        if rows:
+            rounds["claim_ms"].append(at - started)
+            rounds["claim_rows"].append(len(rows))
+        for row in rows:
+            stamps[row.event_id]["claim"] = at
+            _current_round.append(row.event_id)
+        return rows
+
+    outbox.claim = timed_claim
+
+    send = KafkaSink.send
+
+    async def timed_send(self, rows):
+        started = now_ms()
+        results = await send(self, rows)
+        at = now_ms()
+        rounds["send_ms"].append(at - started)
+        for row in rows:
+            stamps[row.event_id]["acked"] = at
+        return results
+
+    KafkaSink.send = timed_send
+
+    relay_once = OutboxRelay.relay_once
+
+    async def timed_relay_once(self):
+        started = now_ms()
+        _current_round.clear()
+        sent = await relay_once(self)
+        at = now_ms()
+        if sent > 0:
+            rounds["round_ms"].append(at - started)
+            for event_id in _current_round:
+                stamps[event_id].setdefault("marked", at)
+        return sent
+
+    OutboxRelay.relay_once = timed_relay_once
+
+    getmany = AIOKafkaConsumer.getmany
+
+    async def timed_getmany(self, *partitions, timeout_ms=0, max_records=None):
+        batches = await getmany(self, *partitions, timeout_ms=timeout_ms,
+                                max_records=max_records)
+        at = now_ms()
+        count = 0
+        for records in batches.values():
+            for record in records:
+                count += 1
+                event_id = orjson.loads(record.value)["id"]
+                stamps[event_id]["fetched"] = at
+        if count:
+            rounds["fetch_records"].append(count)
+        return batches
+
+    AIOKafkaConsumer.getmany = timed_getmany
+
+    handle_batch = Dispatcher.handle_batch
+
+    async def timed_handle_batch(self, deliveries):
+        started = now_ms()
+        await handle_batch(self, deliveries)
+        rounds["dispatch_ms"].append(now_ms() - started)
+
+    Dispatcher.handle_batch = timed_handle_batch
+
+    commit = KafkaGroupRunner._commit
+
+    async def timed_commit(self, consumer, offsets):
+        started = now_ms()
+        await commit(self, consumer, offsets)
+        rounds["offset_commit_ms"].append(now_ms() - started)
+
+    KafkaGroupRunner._commit = timed_commit
+
+
+_current_round: list[str] = []  # event ids claimed in the relay round under way
+
+
+async def run(rate: int, seconds: float) -> None:
+    settings = load_settings()
+    engine = database.create_engine(settings)
+    sessionmaker = database.create_sessionmaker(engine)
+    kafka = KafkaConnection(settings)
+    await kafka.start()
+    await migrations.upgrade(engine)
+    async with engine.begin() as conn:  # no backlog left by an earlier run
+        await conn.execute(text("TRUNCATE outbox"))
+    if not await kafka.wait_connected(30):
+        raise SystemExit(f"kafka not reachable: {kafka.last_error}")
+    group = f"stages-{int(time.time())}"
+    measuring = {"on": False}
+
+    @registry.handles("user.updated", group=group)
+    async def measure(envelope, ctx) -> None:
+        if measuring["on"] and envelope.payload.get("phase") == "measure":
+            s = stamps[envelope.id]
+            s["build"] = envelope.timestamp.timestamp() * 1000
+            s["handler"] = now_ms()
+
+    install_probes()
+    relay = OutboxRelay(engine, sessionmaker, settings, KafkaSink(kafka, settings))
+    await relay.sink.ready()
+    dispatcher = Dispatcher(group, sessionmaker=sessionmaker, settings=settings, state=None,
+                            dead_letter=kafka_dead_letter(kafka, group, 10))
+    runner = KafkaGroupRunner(settings, kafka, dispatcher, ["user-events"],
+                              kafka_group_id(settings, group), from_latest=True)
+    tasks = [asyncio.create_task(relay.run()), asyncio.create_task(runner.run())]
+    while not runner.assignment:  # noqa: ASYNC110 - polling the consumer's state
+        await asyncio.sleep(0.1)
+    await asyncio.sleep(0.5)  # the fetcher has its positions
+    measuring["on"] = True
+    print(f"publishing {rate} events/s from a separate process (2 s warm-up, "
+          f"{seconds:.0f} s measured) ...", flush=True)
+    cpu, wall, servers = time.process_time(), time.perf_counter(), server_cpu_ticks()
+    with tempfile.NamedTemporaryFile("r", suffix=".stamps") as stamp_file:
+        summary = await run_loadgen(rate, seconds, 2.0, stamp_file.name)
+        commits = [line.split() for line in stamp_file.read().splitlines()]
+    cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+    used = {name: (ticks - servers[name]) / os.sysconf("SC_CLK_TCK") / wall
+            for name, ticks in server_cpu_ticks().items()}
+    print(f"CPU while publishing (% of one core): relay + consumer process {100 * cpu / wall:.0f}, "
+          f"kafka brokers {100 * used['kafka']:.0f}, postgres {100 * used['postgres']:.0f} "
+          f"(includes the load generator's backend); achieved {summary['rate']} events/s",
+          flush=True)
+    sent_ids = [event_id for event_id, _ in commits]
+    for event_id, at in commits:
+        stamps[event_id]["commit"] = float(at)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and \
+            sum("handler" in stamps[i] for i in sent_ids) < len(sent_ids):  # noqa: ASYNC110
+        await asyncio.sleep(0.1)
+    relay.stop()
+    runner.stop()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    await kafka.close()
+    await engine.dispose()
+    report(sent_ids, rate)
+
+
+def _pct(values: list[float], q: float) -> float:
+    if len(values) < 2:
+        return values[0] if values else float("nan")
+    return statistics.quantiles(values, n=100)[q - 1]
+
+
+def report(ids: list[str], rate: int) -> None:
+    complete = [stamps[i] for i in ids if all(k in stamps[i] for k in STAGES)]
+    print(f"\n{len(complete)} of {len(ids)} events with every stage at {rate}/s")
+    print(f"{'stage gap':<22}{'p50 ms':>9}{'p90 ms':>9}{'p99 ms':>9}")
+    for a, b in zip(STAGES, STAGES[1:], strict=False):
+        gaps = [s[b] - s[a] for s in complete]
+        print(f"{a + ' -> ' + b:<22}{_pct(gaps, 50):>9.1f}{_pct(gaps, 90):>9.1f}"
+              f"{_pct(gaps, 99):>9.1f}")
+    total = [s["handler"] - s["build"] for s in complete]
+    print(f"{'build -> handler':<22}{_pct(total, 50):>9.1f}{_pct(total, 90):>9.1f}"
+          f"{_pct(total, 99):>9.1f}")
+    print(f"\n{'per round':<22}{'count':>7}{'p50':>9}{'p90':>9}{'p99':>9}")
+    for name, values in rounds.items():
+        print(f"{name:<22}{len(values):>7}{_pct(values, 50):>9.1f}{_pct(values, 90):>9.1f}"
+              f"{_pct(values, 99):>9.1f}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rate", type=int, default=1_000)
+    parser.add_argument("--seconds", type=float, default=10.0)
+    args = parser.parse_args()
+    print(f"started {datetime.now(UTC).isoformat()}")
+    asyncio.run(run(args.rate, args.seconds))
+
+
+if __name__ == "__main__":
+    main()
