@@ -43,13 +43,8 @@ ORDER BY seq
 """)
 
 
-async def claim(session: AsyncSession, limit: int,
-                acked: set[int] | frozenset[int] = frozenset()) -> list[OutboxRow]:
-    """The oldest pending rows, locked until the session's transaction ends.
-
-    `acked`: seqs this relay has had acknowledged by Kafka whose "sent" mark is not committed
-    yet. They do not hold back later rows of their keys: those are already behind them.
-    """
+async def claim(session: AsyncSession, limit: int) -> list[OutboxRow]:
+    """The oldest pending rows, locked until the session's transaction ends."""
     if session.bind.dialect.name != "postgresql":
         query = (select(OutboxEvent.seq, OutboxEvent.event_id, OutboxEvent.topic,
                         OutboxEvent.key, OutboxEvent.payload)
@@ -63,7 +58,7 @@ async def claim(session: AsyncSession, limit: int,
         return rows
     # Keys whose earliest pending row is not ours are held by another relay (or an earlier
     # transaction committed late): leave them, and keep every later row of theirs, for now.
-    ours = {row.seq for row in rows} | acked
+    ours = {row.seq for row in rows}
     others = [(seq, key) for seq, _, _, key, _, claimed in result if not claimed]
     first_other: dict[str, int] = {}
     for seq, key in others:

@@ -5,11 +5,6 @@ It wakes right after a commit that wrote outbox rows (in-process signal; Postgre
 other instances) and polls every OUTBOX_POLL_INTERVAL as a fallback. While the sink fails it backs
 off and probes with a single row, so a dead Kafka is not flooded and nothing is lost: rows stay
 pending in the database until a send is acknowledged (acks=all).
-
-On PostgreSQL, once every row of a round is acknowledged, the round's UPDATE and COMMIT run in
-the background while the next round is claimed and sent (its rows stay locked until then, and
-do not hold back later rows of their keys: those are already behind them in Kafka). If that
-marking fails, the rows stay pending and are sent again later (consumers de-duplicate by id).
 """
 
 from __future__ import annotations
@@ -68,11 +63,6 @@ class OutboxRelay:
         self._stopping = False
         self._waker: Any = None
         self._inflight: list[tuple[OutboxRow, PendingDelivery]] = []
-        # PostgreSQL: a round's rows, once all acknowledged, are marked sent in the background
-        # while the next round is claimed (_acked holds their seqs until the mark commits).
-        self._overlap_marking = engine.dialect.name == "postgresql"
-        self._marking: asyncio.Task[None] | None = None
-        self._acked: set[int] = set()
 
     # -- lifecycle
 
@@ -88,8 +78,6 @@ class OutboxRelay:
         try:
             await self._loop()
         finally:
-            with contextlib.suppress(Exception):  # logged by the loop; rows stay pending
-                await self._drain_marking()
             remove_waker(self._waker)
             if listener is not None:
                 listener.cancel()
@@ -142,49 +130,16 @@ class OutboxRelay:
     async def relay_once(self) -> int:
         """Claim a batch, send it, mark it. Returns rows sent, or -1 when the sink failed."""
         if self._inflight:
-            await self._drain_marking()
             return await self._settle_inflight()
-        if self._marking is not None and self._marking.done():
-            await self._drain_marking()  # raises what the marking met (the loop backs off)
         # After a failure probe with one row: a dead broker is not handed thousands of rows.
         limit = 1 if self.failing else self.settings.outbox_batch_size
-        session = self.sessionmaker()
-        handed_over = False
-        try:
-            await session.begin()
-            rows = await outbox.claim(session, limit, acked=self._acked)
+        async with self.sessionmaker() as session, session.begin():
+            rows = await outbox.claim(session, limit)
             if not rows:
                 return 0
             results = await self.sink.send(rows)
-            if self._overlap_marking and all(error is None for error in results):
-                # Every row is in Kafka: mark them while the next round is claimed and sent.
-                await self._drain_marking()  # one marking in flight at a time
-                seqs = {row.seq for row in rows}
-                self._acked |= seqs
-                self._marking = asyncio.create_task(self._mark_in_background(
-                    session, rows, results, seqs), name="outbox-mark")
-                handed_over = True
-            else:
-                await self._mark(session, rows, results)
-                await session.commit()
-        finally:
-            if not handed_over:
-                await session.close()
-        return self._account(rows, results)
-
-    async def _mark_in_background(self, session: AsyncSession, rows: list[OutboxRow],
-                                  results: list[BaseException | None], seqs: set[int]) -> None:
-        try:
             await self._mark(session, rows, results)
-            await session.commit()
-        finally:
-            self._acked -= seqs
-            await session.close()
-
-    async def _drain_marking(self) -> None:
-        task, self._marking = self._marking, None
-        if task is not None:
-            await task  # a failure propagates to the loop: back off; the rows stay pending
+        return self._account(rows, results)
 
     async def _settle_inflight(self) -> int:
         """Deliveries the producer still holds from an earlier round are awaited, not resent
