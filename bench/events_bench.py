@@ -77,6 +77,22 @@ async def relay_throughput(settings, engine, sessionmaker, kafka, count: int) ->
     return count / elapsed
 
 
+async def start_relay_and_group(settings, engine, sessionmaker, kafka, group: str):
+    """The gateway's side of the latency run: a relay and a consumer group on user-events,
+    started and assigned. Returns (relay, runner, tasks)."""
+    relay = OutboxRelay(engine, sessionmaker, settings, KafkaSink(kafka, settings))
+    await relay.sink.ready()
+    dispatcher = Dispatcher(group, sessionmaker=sessionmaker, settings=settings, state=None,
+                            dead_letter=kafka_dead_letter(kafka, group, 10))
+    runner = KafkaGroupRunner(settings, kafka, dispatcher, ["user-events"],
+                              kafka_group_id(settings, group), from_latest=True)
+    tasks = [asyncio.create_task(relay.run()), asyncio.create_task(runner.run())]
+    while not runner.assignment:  # noqa: ASYNC110 - polling the consumer's state
+        await asyncio.sleep(0.1)
+    await asyncio.sleep(0.5)  # the fetcher has its positions
+    return relay, runner, tasks
+
+
 async def run_loadgen(rate: int, seconds: float, warmup: float,
                       stamps: str | None = None) -> dict:
     """Run bench/events_loadgen.py as a child process; returns its summary line."""
@@ -101,16 +117,8 @@ async def latency(settings, engine, sessionmaker, kafka, rate: int, seconds: flo
         if envelope.payload.get("phase") == "measure":
             samples.append((datetime.now(UTC) - envelope.timestamp).total_seconds() * 1000)
 
-    relay = OutboxRelay(engine, sessionmaker, settings, KafkaSink(kafka, settings))
-    await relay.sink.ready()
-    dispatcher = Dispatcher(group, sessionmaker=sessionmaker, settings=settings, state=None,
-                            dead_letter=kafka_dead_letter(kafka, group, 10))
-    runner = KafkaGroupRunner(settings, kafka, dispatcher, ["user-events"],
-                              kafka_group_id(settings, group), from_latest=True)
-    tasks = [asyncio.create_task(relay.run()), asyncio.create_task(runner.run())]
-    while not runner.assignment:  # noqa: ASYNC110 - polling the consumer's state
-        await asyncio.sleep(0.1)
-    await asyncio.sleep(0.5)  # the fetcher has its positions
+    relay, runner, tasks = await start_relay_and_group(settings, engine, sessionmaker, kafka,
+                                                       group)
     _progress(f"publishing {rate} events/s from a separate process: 2 s warm-up, "
               f"{seconds:.0f} s measured ...")
     cpu, wall = time.process_time(), time.perf_counter()

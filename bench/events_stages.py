@@ -29,15 +29,17 @@ from pathlib import Path
 
 import orjson
 from aiokafka import AIOKafkaConsumer
-from events_bench import run_loadgen  # the sibling script: bench/ is on sys.path
+from events_bench import (  # the sibling script: bench/ is on sys.path
+    run_loadgen,
+    start_relay_and_group,
+)
 from sqlalchemy import text
 
 from snaproom_gateway.events import handlers as registry
 from snaproom_gateway.events import outbox
-from snaproom_gateway.events.consumer import KafkaGroupRunner, kafka_dead_letter
+from snaproom_gateway.events.consumer import KafkaGroupRunner
 from snaproom_gateway.events.dispatch import Dispatcher
 from snaproom_gateway.events.kafka_sink import KafkaSink
-from snaproom_gateway.events.offsets import kafka_group_id
 from snaproom_gateway.events.relay import OutboxRelay
 from snaproom_gateway.infra import database, migrations
 from snaproom_gateway.infra.kafka import KafkaConnection
@@ -180,16 +182,8 @@ async def run(rate: int, seconds: float) -> None:
             s["handler"] = now_ms()
 
     install_probes()
-    relay = OutboxRelay(engine, sessionmaker, settings, KafkaSink(kafka, settings))
-    await relay.sink.ready()
-    dispatcher = Dispatcher(group, sessionmaker=sessionmaker, settings=settings, state=None,
-                            dead_letter=kafka_dead_letter(kafka, group, 10))
-    runner = KafkaGroupRunner(settings, kafka, dispatcher, ["user-events"],
-                              kafka_group_id(settings, group), from_latest=True)
-    tasks = [asyncio.create_task(relay.run()), asyncio.create_task(runner.run())]
-    while not runner.assignment:  # noqa: ASYNC110 - polling the consumer's state
-        await asyncio.sleep(0.1)
-    await asyncio.sleep(0.5)  # the fetcher has its positions
+    relay, runner, tasks = await start_relay_and_group(settings, engine, sessionmaker, kafka,
+                                                       group)
     measuring["on"] = True
     print(f"publishing {rate} events/s from a separate process (2 s warm-up, "
           f"{seconds:.0f} s measured) ...", flush=True)

@@ -25,6 +25,14 @@ async def _terminate(settings, pid: int) -> None:
         await killer.dispose()
 
 
+async def _used_then_dropped(engine, settings) -> int:
+    """Use the pool's one connection, then have the server drop it; returns its backend pid."""
+    async with engine.connect() as connection:
+        pid = await connection.scalar(text("SELECT pg_backend_pid()"))
+    await _terminate(settings, pid)
+    return pid
+
+
 def _pool_of_one(stack_settings, ping_after_idle: float):
     return database.create_engine(stack_settings.model_copy(update={
         "db_ping_after_idle": ping_after_idle, "db_pool_size": 1, "db_max_overflow": 0}))
@@ -33,9 +41,7 @@ def _pool_of_one(stack_settings, ping_after_idle: float):
 async def test_a_connection_dropped_while_idle_is_replaced_before_use(stack_settings):
     engine = _pool_of_one(stack_settings, ping_after_idle=0.2)
     try:
-        async with engine.connect() as connection:
-            pid = await connection.scalar(text("SELECT pg_backend_pid()"))
-        await _terminate(stack_settings, pid)
+        pid = await _used_then_dropped(engine, stack_settings)
         await asyncio.sleep(0.3)  # idle past the bound: the next checkout pings it
         async with engine.connect() as connection:
             assert await connection.scalar(text("SELECT pg_backend_pid()")) != pid
@@ -47,9 +53,7 @@ async def test_a_connection_dropped_just_after_use_fails_once_then_the_pool_reco
         stack_settings):
     engine = _pool_of_one(stack_settings, ping_after_idle=60)
     try:
-        async with engine.connect() as connection:
-            pid = await connection.scalar(text("SELECT pg_backend_pid()"))
-        await _terminate(stack_settings, pid)
+        pid = await _used_then_dropped(engine, stack_settings)
         with pytest.raises(DBAPIError) as failure:  # not pinged: it was used moments ago
             async with engine.connect() as connection:
                 await connection.scalar(text("SELECT 1"))
@@ -63,9 +67,7 @@ async def test_a_connection_dropped_just_after_use_fails_once_then_the_pool_reco
 async def test_ping_after_idle_zero_pings_every_checkout(stack_settings):
     engine = _pool_of_one(stack_settings, ping_after_idle=0)
     try:
-        async with engine.connect() as connection:
-            pid = await connection.scalar(text("SELECT pg_backend_pid()"))
-        await _terminate(stack_settings, pid)
+        pid = await _used_then_dropped(engine, stack_settings)
         async with engine.connect() as connection:  # pre-ping replaced it at once
             assert await connection.scalar(text("SELECT pg_backend_pid()")) != pid
     finally:
