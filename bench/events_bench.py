@@ -22,6 +22,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import orjson
+import uvloop
 from sqlalchemy import func, insert, select, text
 
 from snaproom_gateway.events import handlers as registry
@@ -177,4 +178,4 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    uvloop.run(main())  # the loop the gateway serves on

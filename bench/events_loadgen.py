@@ -22,6 +22,7 @@ import time
 from pathlib import Path
 
 import orjson
+import uvloop
 
 from snaproom_gateway.events.publisher import publish
 from snaproom_gateway.infra import database
@@ -79,7 +80,7 @@ def main() -> None:
     parser.add_argument("--warmup", type=float, default=2.0)
     parser.add_argument("--stamps", default=None, help="file for commit stamps")
     args = parser.parse_args()
-    measured, elapsed, stamps = asyncio.run(
+    measured, elapsed, stamps = uvloop.run(
         run(args.rate, args.seconds, args.warmup, bool(args.stamps)))
     if args.stamps:
         Path(args.stamps).write_text("".join(f"{event_id} {at:.3f}\n" for event_id, at in stamps))

@@ -28,6 +28,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import orjson
+import uvloop
 from aiokafka import AIOKafkaConsumer
 from events_bench import (  # the sibling script: bench/ is on sys.path
     run_loadgen,
@@ -242,7 +243,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10.0)
     args = parser.parse_args()
     print(f"started {datetime.now(UTC).isoformat()}")
-    asyncio.run(run(args.rate, args.seconds))
+    uvloop.run(run(args.rate, args.seconds))  # the loop the gateway serves on
 
 
 if __name__ == "__main__":
