@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import resource
 import statistics
 import sys
 import time
@@ -101,11 +102,20 @@ async def run_loadgen(rate: int, seconds: float, warmup: float,
             "--rate", str(rate), "--seconds", str(seconds), "--warmup", str(warmup)]
     if stamps:
         args += ["--stamps", stamps]
+    before, wall = _children_cpu(), time.perf_counter()
     child = await asyncio.create_subprocess_exec(*args, stdout=asyncio.subprocess.PIPE)
     out, _ = await child.communicate()
     if child.returncode != 0:
         raise SystemExit(f"load generator failed with exit code {child.returncode}")
-    return orjson.loads(out.splitlines()[-1])
+    summary = orjson.loads(out.splitlines()[-1])
+    # Its share of the machine: it runs beside the relay, the brokers and PostgreSQL.
+    summary["loadgen_cpu"] = (_children_cpu() - before) / (time.perf_counter() - wall)
+    return summary
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 async def latency(settings, engine, sessionmaker, kafka, rate: int, seconds: float
@@ -174,7 +184,8 @@ async def main() -> None:
               f"p95 {_pct(samples, 95):.1f} ms, p99 {_pct(samples, 99):.1f} ms, "
               f"max {max(samples):.1f} ms at {summary['rate']:,} events/s "
               f"({len(samples):,} events; relay + consumer process at "
-              f"{100 * summary['cpu']:.0f}% of a core)")
+              f"{100 * summary['cpu']:.0f}% of a core, load generator at "
+              f"{100 * summary['loadgen_cpu']:.0f}%)")
 
 
 if __name__ == "__main__":

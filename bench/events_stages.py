@@ -8,7 +8,8 @@ each stage by wrapping the product's stage functions from outside:
   commit   the publisher's transaction committed
   claim    the relay's claim returned the row (relay pick-up)
   acked    the relay's sink.send returned (every row of the round acknowledged, acks=all)
-  marked   the relay round finished (rows marked sent, transaction committed)
+  marked   the round's rows marked sent (transaction committed; in the background of the next
+           round on PostgreSQL)
   fetched  the consumer's getmany() returned the message
   handler  the handler ran (inside the processed-events transaction)
 
@@ -79,16 +80,15 @@ def now_ms() -> float:
 def install_probes() -> None:
     claim = outbox.claim
 
-    async def timed_claim(session, limit, **options):
+    async def timed_claim(session, limit, *args, **options):
         started = now_ms()
-        rows = await claim(session, limit, **options)
+        rows = await claim(session, limit, *args, **options)
         at = now_ms()
         if rows:
             rounds["claim_ms"].append(at - started)
             rounds["claim_rows"].append(len(rows))
         for row in rows:
             stamps[row.event_id]["claim"] = at
-            _current_round.append(row.event_id)
         return rows
 
     outbox.claim = timed_claim
@@ -106,20 +106,19 @@ def install_probes() -> None:
 
     KafkaSink.send = timed_send
 
-    relay_once = OutboxRelay.relay_once
+    mark_and_commit = OutboxRelay._mark_and_commit
 
-    async def timed_relay_once(self):
+    async def timed_mark_and_commit(self, session, rows, results):
         started = now_ms()
-        _current_round.clear()
-        sent = await relay_once(self)
+        sent = await mark_and_commit(self, session, rows, results)
         at = now_ms()
-        if sent > 0:
-            rounds["round_ms"].append(at - started)
-            for event_id in _current_round:
-                stamps[event_id].setdefault("marked", at)
+        if rows:
+            rounds["mark_ms"].append(at - started)
+        for row in rows:
+            stamps[row.event_id]["marked"] = at
         return sent
 
-    OutboxRelay.relay_once = timed_relay_once
+    OutboxRelay._mark_and_commit = timed_mark_and_commit
 
     getmany = AIOKafkaConsumer.getmany
 
@@ -158,9 +157,6 @@ def install_probes() -> None:
     KafkaGroupRunner._commit = timed_commit
 
 
-_current_round: list[str] = []  # event ids claimed in the relay round under way
-
-
 async def run(rate: int, seconds: float) -> None:
     settings = load_settings()
     engine = database.create_engine(settings)
@@ -196,6 +192,7 @@ async def run(rate: int, seconds: float) -> None:
     used = {name: (ticks - servers[name]) / os.sysconf("SC_CLK_TCK") / wall
             for name, ticks in server_cpu_ticks().items()}
     print(f"CPU while publishing (% of one core): relay + consumer process {100 * cpu / wall:.0f}, "
+          f"load generator {100 * summary['loadgen_cpu']:.0f}, "
           f"kafka brokers {100 * used['kafka']:.0f}, postgres {100 * used['postgres']:.0f} "
           f"(includes the load generator's backend); achieved {summary['rate']} events/s",
           flush=True)

@@ -3,7 +3,8 @@
 On PostgreSQL several relays may run at once (one per gateway instance): rows are claimed with
 `FOR UPDATE SKIP LOCKED`, so no row is published twice in the normal case, and a relay drops from
 its claim every key that has an earlier pending row it could not lock (held by another relay),
-so one key's events are never published out of order.
+so one key's events are never published out of order. Rows a relay has published and is still
+marking stay locked by it until marked, so no relay claims them again.
 """
 
 from __future__ import annotations
@@ -43,8 +44,12 @@ ORDER BY seq
 """)
 
 
-async def claim(session: AsyncSession, limit: int) -> list[OutboxRow]:
-    """The oldest pending rows, locked until the session's transaction ends."""
+async def claim(session: AsyncSession, limit: int,
+                acknowledged: frozenset[int] = frozenset()) -> list[OutboxRow]:
+    """The oldest pending rows, locked until the session's transaction ends.
+
+    `acknowledged`: seqs this relay already has in Kafka, still locked by the transaction that
+    marks them sent. They hold back no later row of their key: it follows them."""
     if session.bind.dialect.name != "postgresql":
         query = (select(OutboxEvent.seq, OutboxEvent.event_id, OutboxEvent.topic,
                         OutboxEvent.key, OutboxEvent.payload)
@@ -62,7 +67,7 @@ async def claim(session: AsyncSession, limit: int) -> list[OutboxRow]:
     others = [(seq, key) for seq, _, _, key, _, claimed in result if not claimed]
     first_other: dict[str, int] = {}
     for seq, key in others:
-        if seq not in ours and key is not None:
+        if seq not in ours and seq not in acknowledged and key is not None:
             first_other.setdefault(key, seq)
     if not first_other:
         return rows

@@ -63,6 +63,11 @@ class OutboxRelay:
         self._stopping = False
         self._waker: Any = None
         self._inflight: list[tuple[OutboxRow, PendingDelivery]] = []
+        # The background marking of the last round (PostgreSQL only: SQLite locks no rows, so
+        # a claim during the marking would take the same rows again).
+        self._overlap = engine.dialect.name == "postgresql"
+        self._marking: asyncio.Task[int] | None = None
+        self._marking_seqs: frozenset[int] = frozenset()
 
     # -- lifecycle
 
@@ -77,7 +82,11 @@ class OutboxRelay:
             listener = asyncio.create_task(self._listen(), name="outbox-listen")
         try:
             await self._loop()
+            await self.flush()  # the last round is marked sent before we stop
         finally:
+            if self._marking is not None:  # cancelled: its rows stay pending (sent again later)
+                self._marking.cancel()
+                await asyncio.gather(self._marking, return_exceptions=True)
             remove_waker(self._waker)
             if listener is not None:
                 listener.cancel()
@@ -128,23 +137,65 @@ class OutboxRelay:
     # -- one round
 
     async def relay_once(self) -> int:
-        """Claim a batch, send it, mark it. Returns rows sent, or -1 when the sink failed."""
+        """Claim a batch, send it, mark it. Returns rows sent, or -1 when the sink failed.
+
+        On PostgreSQL a fully acknowledged round is marked sent in the background while the
+        next round is claimed and sent: its rows stay locked until marked, so no relay claims
+        them twice, and they are in Kafka already, so later rows of their keys may follow."""
         if self._inflight:
             return await self._settle_inflight()
         # After a failure probe with one row: a dead broker is not handed thousands of rows.
         limit = 1 if self.failing else self.settings.outbox_batch_size
-        async with self.sessionmaker() as session, session.begin():
-            rows = await outbox.claim(session, limit)
+        marking, acknowledged = self._marking, self._marking_seqs
+        session = self.sessionmaker()
+        try:
+            rows = await outbox.claim(session, limit, acknowledged)
+            results = await self.sink.send(rows) if rows else []
+            # One marking at a time, in round order: the last round's must succeed before
+            # this one is marked in its turn.
+            if marking is not None:
+                self._marking = None
+                self._marking_seqs = frozenset()
+                if await marking < 0:
+                    await self._mark_and_commit(session, rows, results)
+                    return -1
             if not rows:
+                await session.close()
                 return 0
-            results = await self.sink.send(rows)
-            await self._mark(session, rows, results)
+        except BaseException:
+            await session.close()
+            raise
+        if self._overlap and all(error is None for error in results):
+            self._marking_seqs = frozenset(row.seq for row in rows)
+            self._marking = asyncio.create_task(
+                self._mark_and_commit(session, rows, results), name="outbox-mark")
+            return len(rows)
+        return await self._mark_and_commit(session, rows, results)
+
+    async def flush(self) -> int:
+        """Wait for the marking under way, if any; -1 if it failed."""
+        marking, self._marking, self._marking_seqs = self._marking, None, frozenset()
+        return await marking if marking is not None else 0
+
+    async def _mark_and_commit(self, session: AsyncSession, rows: list[OutboxRow],
+                               results: list[BaseException | None]) -> int:
+        try:
+            if rows:
+                await self._mark(session, rows, results)
+                await session.commit()
+        except Exception as exc:  # database away: the rows stay pending (sent again later)
+            self._failed(f"{type(exc).__name__}: {exc}")
+            return -1
+        finally:
+            await session.close()
         return self._account(rows, results)
 
     async def _settle_inflight(self) -> int:
         """Deliveries the producer still holds from an earlier round are awaited, not resent
         (resending would duplicate them); no new rows are claimed meanwhile, so no key's later
         event overtakes them."""
+        if await self.flush() < 0:
+            return -1
         rows = [row for row, _ in self._inflight]
         results = await self.sink.settle([pending for _, pending in self._inflight])
         async with self.sessionmaker() as session, session.begin():
