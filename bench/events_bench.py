@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import resource
 import statistics
 import sys
@@ -113,13 +114,34 @@ async def run_loadgen(rate: int, seconds: float, warmup: float,
     return summary
 
 
+def server_cpu_ticks() -> dict[str, int]:
+    """CPU ticks (user + system) of the stack's Kafka brokers and PostgreSQL (all backends)."""
+    state = Path(os.environ.get("SNAPROOM_STACK_DIR", ".stack"))
+    kafka = {int((state / f"kafka-{n}" / "pid").read_text().split()[0]) for n in (1, 2, 3)
+             if (state / f"kafka-{n}" / "pid").exists()}
+    postmaster = {int((state / "postgres" / "pid").read_text().split()[0])} \
+        if (state / "postgres" / "pid").exists() else set()
+    ticks = {"kafka": 0, "postgres": 0}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rpartition(")")[2].split()
+        except OSError:
+            continue
+        pid, ppid, used = int(stat.parent.name), int(fields[1]), int(fields[11]) + int(fields[12])
+        if pid in kafka:
+            ticks["kafka"] += used
+        elif pid in postmaster or ppid in postmaster:
+            ticks["postgres"] += used
+    return ticks
+
+
 def _children_cpu() -> float:
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     return usage.ru_utime + usage.ru_stime
 
 
-async def latency(settings, engine, sessionmaker, kafka, rate: int, seconds: float
-                  ) -> tuple[list[float], dict]:
+async def latency(settings, engine, sessionmaker, kafka, rate: int, seconds: float,
+                  warmup: float) -> tuple[list[float], dict]:
     group = f"bench-{int(time.time())}"
     samples: list[float] = []
 
@@ -130,11 +152,14 @@ async def latency(settings, engine, sessionmaker, kafka, rate: int, seconds: flo
 
     relay, runner, tasks = await start_relay_and_group(settings, engine, sessionmaker, kafka,
                                                        group)
-    _progress(f"publishing {rate} events/s from a separate process: 2 s warm-up, "
+    _progress(f"publishing {rate} events/s from a separate process: {warmup:.0f} s warm-up, "
               f"{seconds:.0f} s measured ...")
-    cpu, wall = time.process_time(), time.perf_counter()
-    summary = await run_loadgen(rate, seconds, 2.0)
-    summary["cpu"] = (time.process_time() - cpu) / (time.perf_counter() - wall)
+    cpu, wall, servers = time.process_time(), time.perf_counter(), server_cpu_ticks()
+    summary = await run_loadgen(rate, seconds, warmup)
+    wall = time.perf_counter() - wall
+    summary["cpu"] = (time.process_time() - cpu) / wall
+    summary["servers"] = {name: (ticks - servers[name]) / os.sysconf("SC_CLK_TCK") / wall
+                          for name, ticks in server_cpu_ticks().items()}
     deadline = time.monotonic() + 30
     while len(samples) < summary["measured"] and time.monotonic() < deadline:  # noqa: ASYNC110
         await asyncio.sleep(0.1)
@@ -156,6 +181,8 @@ async def main() -> None:
     parser.add_argument("--batch", type=int, default=None, help="OUTBOX_BATCH_SIZE override")
     parser.add_argument("--rate", type=int, default=1_000, help="events/s for the latency run")
     parser.add_argument("--seconds", type=float, default=10.0, help="latency run length")
+    parser.add_argument("--warmup", type=float, default=5.0,
+                        help="seconds published before the measured ones (JIT of the brokers)")
     args = parser.parse_args()
     overrides = {"outbox_batch_size": args.batch} if args.batch else {}
     settings = load_settings(**overrides)
@@ -172,7 +199,7 @@ async def main() -> None:
             raise SystemExit(f"kafka not reachable: {kafka.last_error}")
         throughput = await relay_throughput(settings, engine, sessionmaker, kafka, args.events)
         samples, summary = await latency(settings, engine, sessionmaker, kafka, args.rate,
-                                         args.seconds)
+                                         args.seconds, args.warmup)
     finally:
         await kafka.close()
         await engine.dispose()
@@ -183,9 +210,12 @@ async def main() -> None:
         print(f"publish -> handler    : p50 {_pct(samples, 50):.1f} ms, "
               f"p95 {_pct(samples, 95):.1f} ms, p99 {_pct(samples, 99):.1f} ms, "
               f"max {max(samples):.1f} ms at {summary['rate']:,} events/s "
-              f"({len(samples):,} events; relay + consumer process at "
-              f"{100 * summary['cpu']:.0f}% of a core, load generator at "
-              f"{100 * summary['loadgen_cpu']:.0f}%)")
+              f"({len(samples):,} events)")
+        servers = summary["servers"]
+        print(f"CPU, % of one core    : relay + consumer {100 * summary['cpu']:.0f}, "
+              f"load generator {100 * summary['loadgen_cpu']:.0f}, "
+              f"kafka brokers {100 * servers['kafka']:.0f}, "
+              f"postgres {100 * servers['postgres']:.0f} (of {os.cpu_count()} cores)")
 
 
 if __name__ == "__main__":

@@ -26,13 +26,13 @@ import tempfile
 import time
 from collections import defaultdict
 from datetime import UTC, datetime
-from pathlib import Path
 
 import orjson
 import uvloop
 from aiokafka import AIOKafkaConsumer
 from events_bench import (  # the sibling script: bench/ is on sys.path
     run_loadgen,
+    server_cpu_ticks,
     start_relay_and_group,
 )
 from sqlalchemy import text
@@ -50,27 +50,6 @@ from snaproom_gateway.settings import load_settings
 STAGES = ["build", "commit", "claim", "acked", "marked", "fetched", "handler"]
 stamps: dict[str, dict[str, float]] = defaultdict(dict)
 rounds: dict[str, list[float]] = defaultdict(list)
-
-
-def server_cpu_ticks() -> dict[str, int]:
-    """CPU ticks (user + system) of the stack's Kafka brokers and PostgreSQL (all backends)."""
-    state = Path(os.environ.get("SNAPROOM_STACK_DIR", ".stack"))
-    kafka = {int((state / f"kafka-{n}" / "pid").read_text().split()[0]) for n in (1, 2, 3)
-             if (state / f"kafka-{n}" / "pid").exists()}
-    postmaster = {int((state / "postgres" / "pid").read_text().split()[0])} \
-        if (state / "postgres" / "pid").exists() else set()
-    ticks = {"kafka": 0, "postgres": 0}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rpartition(")")[2].split()
-        except OSError:
-            continue
-        pid, ppid, used = int(stat.parent.name), int(fields[1]), int(fields[11]) + int(fields[12])
-        if pid in kafka:
-            ticks["kafka"] += used
-        elif pid in postmaster or ppid in postmaster:
-            ticks["postgres"] += used
-    return ticks
 
 
 def now_ms() -> float:
