@@ -1,4 +1,5 @@
-"""The relay's claim on real PostgreSQL while an earlier round is still being marked sent.
+"""The outbox on real PostgreSQL: the relay's claim while an earlier round is still being
+marked sent, and the NOTIFY that wakes the relays of other instances.
 
 A relay marks an acknowledged round in the background while it claims the next: the round's
 rows stay locked until marked, so no relay takes them again, and only the relay that has them in
@@ -7,11 +8,16 @@ Kafka lets later rows of their keys go.
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
+from sqlalchemy import insert, select
 
 from snaproom_gateway.events import outbox
 from snaproom_gateway.events.models import OutboxEvent
 from snaproom_gateway.infra import database
+from tests.apps import running_app
+from tests.events_support import kafka_settings, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -45,3 +51,32 @@ async def test_rows_being_marked_stay_locked_and_hold_back_their_keys_for_other_
     assert [row.event_id for row in mine] == ["claim-2", "claim-3", "claim-4", "claim-5"]
     assert theirs == []  # both keys have an earlier row it cannot see as sent
     assert [row.event_id for row in after] == ["claim-2", "claim-3", "claim-4", "claim-5"]
+
+
+async def test_a_commit_of_another_writer_wakes_the_relay_through_the_insert_trigger(clean_db):
+    """No in-process signal and no poll within the test's bound: only the NOTIFY can wake it."""
+    settings = kafka_settings({"DATABASE_URL": clean_db.database_url, "KAFKA_BROKERS": ""},
+                              kafka_brokers=[], outbox_poll_interval=60,
+                              events_consumers_enabled=False)
+    async with running_app(settings) as (app, _):
+        relay = app.state.events.relay
+        await wait_for(lambda: _true_when(relay.state == "running"), 30)
+        await asyncio.sleep(0.5)  # the relay is waiting for a signal now
+        engine = database.create_engine(settings)  # a writer outside the app's sessions
+        try:
+            async with engine.begin() as conn:
+                await conn.execute(insert(OutboxEvent), [{
+                    "event_id": "notify-1", "topic": "user-events", "key": "1",
+                    "payload": b"{}", "attempts": 0}])
+
+            async def sent():
+                async with engine.connect() as conn:
+                    return await conn.scalar(select(OutboxEvent.sent_at)
+                                             .where(OutboxEvent.event_id == "notify-1"))
+            await wait_for(sent, 10)
+        finally:
+            await engine.dispose()
+
+
+async def _true_when(value: bool) -> bool:
+    return value

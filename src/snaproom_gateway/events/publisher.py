@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from snaproom_gateway.events.catalog import (
@@ -19,7 +18,7 @@ from snaproom_gateway.events.catalog import (
 )
 from snaproom_gateway.events.envelope import Envelope, EventBody
 from snaproom_gateway.events.models import OutboxEvent
-from snaproom_gateway.events.wakeup import NOTIFIED_KEY, OUTBOX_CHANNEL, PENDING_KEY
+from snaproom_gateway.events.wakeup import PENDING_KEY
 from snaproom_gateway.request_context import request_id
 
 __all__ = [
@@ -53,14 +52,9 @@ async def publish(session: AsyncSession, event: str, *, user_id: int | None, dat
         key = data["dependency"]  # system.*: one dependency's opened/closed stay in order
     session.add(OutboxEvent(event_id=envelope.id, topic=spec_for(envelope.event).topic, key=key,
                             payload=envelope.to_bytes(), attempts=0))
+    # Wakes this process's relay after the commit; other instances' relays hear the NOTIFY
+    # that the outbox's insert trigger sends (migration 0005).
     session.info[PENDING_KEY] = True
-    if session.bind is not None and session.bind.dialect.name == "postgresql" \
-            and not session.info.get(NOTIFIED_KEY):
-        # Delivered by PostgreSQL only when this transaction commits; once per transaction.
-        # No autoflush: the rows go in one batch at commit, not one INSERT here.
-        with session.no_autoflush:
-            await session.execute(text(f"NOTIFY {OUTBOX_CHANNEL}"))
-        session.info[NOTIFIED_KEY] = True
     return envelope
 
 

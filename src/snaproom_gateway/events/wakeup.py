@@ -2,7 +2,7 @@
 
 `publish()` marks the session; the `after_commit` listener below fires the in-process signal, so
 the relay does not wait for its next poll. Other gateway instances hear a PostgreSQL NOTIFY on
-OUTBOX_CHANNEL (sent inside the same transaction, so it is delivered only on commit).
+OUTBOX_CHANNEL, sent by the outbox's insert trigger (migration 0005), so only on commit.
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ from sqlalchemy.orm import Session
 
 OUTBOX_CHANNEL = "snaproom_outbox"
 PENDING_KEY = "snaproom_outbox_pending"
-NOTIFIED_KEY = "snaproom_outbox_notified"
 
 _wakers: set[Callable[[], None]] = set()
 
@@ -44,7 +43,6 @@ def wake_all() -> None:
 
 @event.listens_for(Session, "after_commit")
 def _after_commit(session: Session) -> None:
-    session.info.pop(NOTIFIED_KEY, None)
     if session.info.pop(PENDING_KEY, False):
         wake_all()
 
@@ -52,4 +50,3 @@ def _after_commit(session: Session) -> None:
 @event.listens_for(Session, "after_rollback")
 def _after_rollback(session: Session) -> None:
     session.info.pop(PENDING_KEY, None)
-    session.info.pop(NOTIFIED_KEY, None)
