@@ -373,11 +373,22 @@ class Stack:
             if _tcp_open(self.ports[n]) or (n in KAFKAS and _tcp_open(self.controller_ports[n])):
                 raise StackError(f"{n}: port {self.ports[n]} is in use by a process this stack did not start; "
                                  f"stop it or set SNAPROOM_STACK_PORT_OFFSET")
+        if "postgres" in to_start and (user := _ensure_pg_os_user()):
+            _check_traversable(self.state_dir, user[0])  # before anything is started
         if any(n in KAFKAS for n in to_start):
             fetch_kafka_libs(self.verbose)
         t0 = time.monotonic()
-        self._prepare_and_spawn(to_start)
-        self._wait_ready(names_l, to_start, t0, timeout)
+        try:
+            self._prepare_and_spawn(to_start)
+            self._wait_ready(names_l, to_start, t0, timeout)
+        except BaseException:
+            # Leave nothing behind: a failed `up` would otherwise leave the services it did
+            # start running, unseen by a caller who only saw the error.
+            started = [n for n in to_start if self.is_running(n)]
+            if started:
+                self._log(f"stopping what this call started: {', '.join(started)}")
+                self.down(*started)
+            raise
         return to_start
 
     def start(self, name: str, timeout: float | None = None) -> None:
