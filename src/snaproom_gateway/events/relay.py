@@ -157,7 +157,10 @@ class OutboxRelay:
                 self._marking = None
                 self._marking_seqs = frozenset()
                 if await marking < 0:
-                    await self._mark_and_commit(session, rows, results)
+                    if rows:
+                        await self._mark_and_commit(session, rows, results)
+                    else:
+                        await session.close()
                     return -1
             if not rows:
                 await session.close()
@@ -180,9 +183,8 @@ class OutboxRelay:
     async def _mark_and_commit(self, session: AsyncSession, rows: list[OutboxRow],
                                results: list[BaseException | None]) -> int:
         try:
-            if rows:
-                await self._mark(session, rows, results)
-                await session.commit()
+            await self._mark(session, rows, results)
+            await session.commit()
         except Exception as exc:  # database away: the rows stay pending (sent again later)
             self._failed(f"{type(exc).__name__}: {exc}")
             return -1

@@ -11,10 +11,11 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from sqlalchemy import insert, select
+from sqlalchemy import func, insert, select
 
 from snaproom_gateway.events import outbox
 from snaproom_gateway.events.models import OutboxEvent
+from snaproom_gateway.events.relay import OutboxRelay
 from snaproom_gateway.infra import database
 from tests.apps import running_app
 from tests.events_support import kafka_settings, wait_for
@@ -80,3 +81,66 @@ async def test_a_commit_of_another_writer_wakes_the_relay_through_the_insert_tri
 
 async def _true_when(value: bool) -> bool:
     return value
+
+
+class _RecordingSink:
+    """Acknowledges every row at once and records the order it was handed them in."""
+
+    name = "recording"
+
+    def __init__(self) -> None:
+        self.sent: list[str] = []
+
+    async def ready(self) -> bool:
+        return True
+
+    async def send(self, rows):
+        self.sent.extend(row.event_id for row in rows)
+        return [None] * len(rows)
+
+    async def settle(self, pending):
+        return [None] * len(pending)
+
+
+async def test_a_failed_background_marking_sends_its_rows_again_and_loses_none(
+        clean_db, monkeypatch):
+    """The database fails while a round is being marked sent: its rows stay pending and are
+    sent again (at least once; the consumers' processed-events record absorbs the repeat)."""
+    settings = kafka_settings({"DATABASE_URL": clean_db.database_url, "KAFKA_BROKERS": ""},
+                              kafka_brokers=[], outbox_batch_size=2, outbox_poll_interval=0.1)
+    engine = database.create_engine(settings)
+    sessionmaker = database.create_sessionmaker(engine)
+    mark_sent = outbox.mark_sent
+    calls = []
+
+    async def fail_first(session, seqs):
+        calls.append(seqs)
+        if len(calls) == 1:
+            raise ConnectionError("database went away while marking")
+        await mark_sent(session, seqs)
+
+    monkeypatch.setattr(outbox, "mark_sent", fail_first)
+    sink = _RecordingSink()
+    relay = OutboxRelay(engine, sessionmaker, settings, sink)
+    try:
+        async with sessionmaker() as session, session.begin():
+            for n in range(6):
+                session.add(OutboxEvent(event_id=f"again-{n}", topic="user-events",
+                                        key="ab"[n % 2], payload=b"{}", attempts=0))
+        task = asyncio.create_task(relay.run())
+
+        async def all_marked():
+            async with sessionmaker() as session:
+                pending = await session.scalar(select(func.count()).select_from(OutboxEvent)
+                                               .where(OutboxEvent.sent_at.is_(None)))
+            return pending == 0
+        await wait_for(all_marked, 20)
+        relay.stop()
+        await asyncio.wait_for(task, 10)
+    finally:
+        await engine.dispose()
+
+    ids = [f"again-{n}" for n in range(6)]
+    assert set(sink.sent) == set(ids)
+    assert sink.sent.count("again-0") == 2 and sink.sent.count("again-1") == 2
+    assert relay.failures >= 1
