@@ -169,6 +169,9 @@ class Settings(BaseSettings):
     # host costs a request this long until the breaker opens; a closed port fails at once anyway.
     db_request_connect_timeout: float = Field(1.0, gt=0, le=60)
     metrics_enabled: bool = True
+    # When set, GET /metrics needs `Authorization: Bearer <METRICS_TOKEN>` (a scraper's secret):
+    # the breaker states and counters are not for the public internet.
+    metrics_token: str | None = None
 
     # --- domain (auth, rate limits, realtime) ---
     # Sessions: opaque tokens, durable in the database, cached (Redis) for the hot path.
@@ -304,7 +307,7 @@ class Settings(BaseSettings):
 
 def _shown_input(field: str, value: object) -> str:
     """The offending value for the message, with passwords kept out of logs."""
-    if isinstance(value, dict) or any(word in field for word in ("password", "secret")):
+    if isinstance(value, dict) or any(word in field for word in ("password", "secret", "token")):
         return ""
     if isinstance(value, str) and "@" in value and "://" in value:
         value = re.sub(r"://([^:/@]*):[^@]*@", r"://\1:***@", value)

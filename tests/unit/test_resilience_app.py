@@ -142,6 +142,17 @@ async def test_metrics_expose_breaker_state(embedded_settings):
     assert 'snaproom_breaker_opened_total{dependency="kafka"} 1.0' in response.text
 
 
+async def test_metrics_need_the_bearer_token_when_one_is_set(embedded_settings):
+    embedded_settings.metrics_token = "scrape-secret"
+    async with running_app(embedded_settings) as (_, client):
+        without = await client.get("/metrics")
+        wrong = await client.get("/metrics", headers={"Authorization": "Bearer guess"})
+        right = await client.get("/metrics", headers={"Authorization": "Bearer scrape-secret"})
+    assert without.status_code == 401 and "METRICS_TOKEN" in without.json()["detail"]
+    assert wrong.status_code == 401
+    assert right.status_code == 200 and "snaproom_breaker_state" in right.text
+
+
 async def test_state_changes_are_published_through_the_outbox_publisher(embedded_settings,
                                                                          monkeypatch):
     published = []

@@ -6,10 +6,11 @@ not share series; other parts may register their collectors on `app.state.metric
 
 from __future__ import annotations
 
+import hmac
 from collections.abc import Iterator
 
 from fastapi import APIRouter, Request
-from fastapi.responses import Response
+from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
@@ -66,4 +67,9 @@ async def metrics(request: Request) -> Response:
     registry: CollectorRegistry | None = getattr(request.app.state, "metrics", None)
     if registry is None:
         return Response("metrics are disabled\n", status_code=404, media_type="text/plain")
+    token = request.app.state.settings.metrics_token
+    if token and not hmac.compare_digest(request.headers.get("authorization", "").encode(),
+                                         f"Bearer {token}".encode()):
+        return JSONResponse({"detail": "metrics need Authorization: Bearer <METRICS_TOKEN>"},
+                            status_code=401, headers={"WWW-Authenticate": "Bearer"})
     return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
