@@ -56,48 +56,32 @@ def now_ms() -> float:
     return time.time() * 1000
 
 
+def _probe_rows(owner, name: str, stage: str, timing: str, rows_of,
+                count: str | None = None) -> None:
+    """Wrap the coroutine `owner.name`: time it into rounds[timing] (and its row count into
+    rounds[count]) and stamp `stage` on every outbox row it handled (rows_of(args, result))."""
+    original = getattr(owner, name)
+
+    async def timed(*args, **kwargs):
+        started = now_ms()
+        result = await original(*args, **kwargs)
+        at = now_ms()
+        rows = rows_of(args, result)
+        if rows:
+            rounds[timing].append(at - started)
+            if count:
+                rounds[count].append(len(rows))
+        for row in rows:
+            stamps[row.event_id][stage] = at
+        return result
+
+    setattr(owner, name, timed)
+
+
 def install_probes() -> None:
-    claim = outbox.claim
-
-    async def timed_claim(session, limit, *args, **options):
-        started = now_ms()
-        rows = await claim(session, limit, *args, **options)
-        at = now_ms()
-        if rows:
-            rounds["claim_ms"].append(at - started)
-            rounds["claim_rows"].append(len(rows))
-        for row in rows:
-            stamps[row.event_id]["claim"] = at
-        return rows
-
-    outbox.claim = timed_claim
-
-    send = KafkaSink.send
-
-    async def timed_send(self, rows):
-        started = now_ms()
-        results = await send(self, rows)
-        at = now_ms()
-        rounds["send_ms"].append(at - started)
-        for row in rows:
-            stamps[row.event_id]["acked"] = at
-        return results
-
-    KafkaSink.send = timed_send
-
-    mark_and_commit = OutboxRelay._mark_and_commit
-
-    async def timed_mark_and_commit(self, session, rows, results):
-        started = now_ms()
-        sent = await mark_and_commit(self, session, rows, results)
-        at = now_ms()
-        if rows:
-            rounds["mark_ms"].append(at - started)
-        for row in rows:
-            stamps[row.event_id]["marked"] = at
-        return sent
-
-    OutboxRelay._mark_and_commit = timed_mark_and_commit
+    _probe_rows(outbox, "claim", "claim", "claim_ms", lambda args, rows: rows, "claim_rows")
+    _probe_rows(KafkaSink, "send", "acked", "send_ms", lambda args, _: args[1])
+    _probe_rows(OutboxRelay, "_mark_and_commit", "marked", "mark_ms", lambda args, _: args[2])
 
     getmany = AIOKafkaConsumer.getmany
 
