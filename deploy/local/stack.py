@@ -226,8 +226,13 @@ def _proc_start_time(pid: int) -> str | None:
     except OSError:
         return None
     fields = data[data.rfind(")") + 2 :].split()
-    if fields[0] == "Z":  # zombie: reap it if it is our child
-        with contextlib.suppress(ChildProcessError, OSError):
+    if fields[0] == "Z":
+        # A JVM's main thread can end (zombie leader) while its shutdown threads still run and
+        # still hold the ports: the process is gone only when its last thread is.
+        with contextlib.suppress(OSError):
+            if len(os.listdir(f"/proc/{pid}/task")) > 1:
+                return fields[19]
+        with contextlib.suppress(ChildProcessError, OSError):  # reap it if it is our child
             os.waitpid(pid, os.WNOHANG)
         return None
     return fields[19]
