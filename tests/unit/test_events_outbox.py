@@ -51,8 +51,8 @@ async def test_claim_returns_pending_rows_in_seq_order_and_mark_sent_hides_them(
             await outbox.mark_sent(session, [r.seq for r in rows])
         async with sessionmaker() as session, session.begin():
             assert [r.event_id for r in await outbox.claim(session, 10)] == ["e3", "e4"]
-            count, oldest = await outbox.pending_stats(session)
-        assert count == 2 and oldest is not None
+            count, oldest, dead = await outbox.pending_stats(session)
+        assert count == 2 and oldest is not None and dead == 0
     finally:
         await engine.dispose()
 

@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from snaproom_gateway.events import dead_rows
 from snaproom_gateway.events import handlers as registry
 from snaproom_gateway.events.catalog import dlq_topic
 from snaproom_gateway.events.dispatch import Delivery, Dispatcher
@@ -55,6 +56,10 @@ class InProcessBus:
             if batch:
                 await dispatcher.handle_batch(batch)
         return [None] * len(rows)
+
+    async def dead_letter(self, row: OutboxRow, error: str) -> BaseException | None:
+        self.dead_letters.append({"topic": dlq_topic(row.topic)} | dead_rows.notice(row, error))
+        return None
 
     async def settle(self, pending: list[Any]) -> list[BaseException | None]:
         return [None] * len(pending)  # the bus never leaves a delivery pending

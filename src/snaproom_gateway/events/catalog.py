@@ -17,6 +17,10 @@ class EventSchemaError(ValueError):
     """An event that is not in the catalog, or whose data does not match its schema."""
 
 
+class EventTooLargeError(EventSchemaError):
+    """An envelope over MAX_EVENT_BYTES: no topic would take it."""
+
+
 class _Data(BaseModel):
     model_config = ConfigDict(extra="allow")
 
@@ -100,6 +104,9 @@ TOPICS: dict[str, TopicSpec] = {
     )
 }
 DLQ_SUFFIX = ".dlq"
+# Largest envelope a topic takes: under Kafka's default message.max.bytes (1,048,588) and the
+# producer's max_request_size (1 MiB), with room for the key and the record's framing.
+MAX_EVENT_BYTES = 1_000_000
 
 
 def dlq_topic(topic: str) -> str:

@@ -12,8 +12,11 @@ import asyncio
 import logging
 from typing import Any
 
+import orjson
 from aiokafka.partitioner import DefaultPartitioner
 
+from snaproom_gateway.events import dead_rows
+from snaproom_gateway.events.catalog import dlq_topic
 from snaproom_gateway.events.outbox import OutboxRow
 from snaproom_gateway.events.topics import ensure_topics
 from snaproom_gateway.infra.kafka import KafkaConnection
@@ -98,6 +101,21 @@ class KafkaSink:
             chunk.append(index)
         if chunk:
             yield chunk, batch
+
+    async def dead_letter(self, row: OutboxRow, error: str) -> BaseException | None:
+        """Send a dead row's notice to its topic's `.dlq`; None once acknowledged."""
+        producer = self.kafka.producer
+        if producer is None:
+            return ConnectionError("kafka producer not connected")
+        try:
+            async with asyncio.timeout(self._bound):
+                await producer.send_and_wait(
+                    dlq_topic(row.topic), orjson.dumps(dead_rows.notice(row, error)),
+                    key=row.key.encode() if row.key is not None else None,
+                    headers=[("error", error[:500].encode()), ("source-topic", row.topic.encode())])
+        except Exception as exc:
+            return exc
+        return None
 
     async def settle(self, pending: list[PendingDelivery]) -> list[BaseException | None]:
         """Wait again for deliveries still in the producer from an earlier round."""

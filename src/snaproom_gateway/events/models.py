@@ -26,6 +26,8 @@ class OutboxEvent(Base):
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
+    # Set when Kafka can never take the row (too large): the claim skips it, prune keeps it.
+    dead_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     __table_args__ = (
         Index("ix_outbox_pending", "sent_at", "seq"),

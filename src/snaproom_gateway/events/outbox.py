@@ -36,12 +36,12 @@ class OutboxRow:
 _CLAIM = text("""
 WITH claimed AS MATERIALIZED (
     SELECT seq, event_id, topic, key, payload FROM outbox
-    WHERE sent_at IS NULL ORDER BY seq LIMIT :limit FOR UPDATE SKIP LOCKED
+    WHERE sent_at IS NULL AND dead_at IS NULL ORDER BY seq LIMIT :limit FOR UPDATE SKIP LOCKED
 )
 SELECT seq, event_id, topic, key, payload, true AS claimed FROM claimed
 UNION ALL
 SELECT o.seq, NULL, NULL, o.key, NULL, false FROM outbox o
-WHERE o.sent_at IS NULL AND o.seq <= (SELECT max(seq) FROM claimed)
+WHERE o.sent_at IS NULL AND o.dead_at IS NULL AND o.seq <= (SELECT max(seq) FROM claimed)
   AND o.seq NOT IN (SELECT seq FROM claimed)
   AND o.seq NOT IN (SELECT unnest(CAST(:acknowledged AS bigint[])))
 ORDER BY seq
@@ -57,7 +57,8 @@ async def claim(session: AsyncSession, limit: int,
     if session.bind.dialect.name != "postgresql":
         query = (select(OutboxEvent.seq, OutboxEvent.event_id, OutboxEvent.topic,
                         OutboxEvent.key, OutboxEvent.payload)
-                 .where(OutboxEvent.sent_at.is_(None)).order_by(OutboxEvent.seq).limit(limit))
+                 .where(OutboxEvent.sent_at.is_(None), OutboxEvent.dead_at.is_(None))
+                 .order_by(OutboxEvent.seq).limit(limit))
         return [OutboxRow(*row) for row in (await session.execute(query)).all()]
     # One round trip: our locked rows, and the pending rows before the last of them that are
     # not ours.
@@ -99,6 +100,13 @@ async def mark_failed(session: AsyncSession, seqs: list[int], error: str) -> Non
                               .values(attempts=OutboxEvent.attempts + 1, last_error=error[:2000]))
 
 
+async def mark_dead(session: AsyncSession, seqs: list[int], error: str) -> None:
+    """Rows Kafka can never take: no claim returns them again; prune keeps them."""
+    if seqs:
+        await session.execute(update(OutboxEvent).where(OutboxEvent.seq.in_(seqs))
+                              .values(dead_at=datetime.now(UTC), last_error=error[:2000]))
+
+
 async def prune(session: AsyncSession, older_than: timedelta) -> int:
     """Delete rows sent before now - older_than; return how many."""
     cutoff = datetime.now(UTC) - older_than
@@ -107,11 +115,14 @@ async def prune(session: AsyncSession, older_than: timedelta) -> int:
     return result.rowcount or 0
 
 
-async def pending_stats(session: AsyncSession) -> tuple[int, datetime | None]:
-    count, oldest = (await session.execute(
-        select(func.count(), func.min(OutboxEvent.created_at))
+async def pending_stats(session: AsyncSession) -> tuple[int, datetime | None, int]:
+    """Pending rows, the oldest one's creation time, and dead rows (never to be sent)."""
+    live = OutboxEvent.dead_at.is_(None)
+    count, oldest, dead = (await session.execute(
+        select(func.count().filter(live), func.min(OutboxEvent.created_at).filter(live),
+               func.count().filter(OutboxEvent.dead_at.is_not(None)))
         .where(OutboxEvent.sent_at.is_(None))
     )).one()
     if oldest is not None and oldest.tzinfo is None:  # SQLite hands back naive UTC
         oldest = oldest.replace(tzinfo=UTC)
-    return int(count), oldest
+    return int(count), oldest, int(dead)

@@ -11,7 +11,9 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from snaproom_gateway.events.catalog import (
+    MAX_EVENT_BYTES,
     EventSchemaError,
+    EventTooLargeError,
     canonical_name,
     spec_for,
     validate_data,
@@ -23,6 +25,7 @@ from snaproom_gateway.request_context import request_id
 
 __all__ = [
     "EventSchemaError",
+    "EventTooLargeError",
     "publish",
     "publish_audit_event",
     "publish_notification_event",
@@ -42,7 +45,8 @@ async def publish(session: AsyncSession, event: str, *, user_id: int | None, dat
                   key: str | None = None) -> Envelope:
     """Add the event to the outbox in `session`'s transaction and return its envelope.
 
-    Raises EventSchemaError at once for an unknown event or data that does not match its schema.
+    Raises EventSchemaError at once for an unknown event or data that does not match its schema,
+    EventTooLargeError for an envelope over MAX_EVENT_BYTES (Kafka would refuse it).
     The key orders events: one key's events are published, and land on a partition, in order.
     """
     envelope = build_envelope(event, user_id=user_id, data=data)
@@ -50,8 +54,12 @@ async def publish(session: AsyncSession, event: str, *, user_id: int | None, dat
         key = str(user_id)
     elif key is None and isinstance(data.get("dependency"), str):
         key = data["dependency"]  # system.*: one dependency's opened/closed stay in order
+    payload = envelope.to_bytes()
+    if len(payload) > MAX_EVENT_BYTES:
+        raise EventTooLargeError(f"{envelope.event}: envelope of {len(payload):,} bytes is over "
+                                 f"the {MAX_EVENT_BYTES:,}-byte limit")
     session.add(OutboxEvent(event_id=envelope.id, topic=spec_for(envelope.event).topic, key=key,
-                            payload=envelope.to_bytes(), attempts=0))
+                            payload=payload, attempts=0))
     # Wakes this process's relay after the commit; other instances' relays hear the NOTIFY
     # that the outbox's insert trigger sends (migration 0005).
     session.info[PENDING_KEY] = True

@@ -4,7 +4,8 @@ marks them sent, in seq order per key.
 It wakes right after a commit that wrote outbox rows (in-process signal; PostgreSQL NOTIFY from
 other instances) and polls every OUTBOX_POLL_INTERVAL as a fallback. While the sink fails it backs
 off and probes with a single row, so a dead Kafka is not flooded and nothing is lost: rows stay
-pending in the database until a send is acknowledged (acks=all).
+pending in the database until a send is acknowledged (acks=all). A row Kafka can never take
+(too large) is dead-lettered instead of retried forever (events/dead_rows.py).
 """
 
 from __future__ import annotations
@@ -19,7 +20,8 @@ from typing import Any, Protocol
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from snaproom_gateway.events import outbox
+from snaproom_gateway.events import dead_rows, outbox
+from snaproom_gateway.events.dead_rows import DeadRow
 from snaproom_gateway.events.kafka_sink import PendingDelivery
 from snaproom_gateway.events.outbox import OutboxRow
 from snaproom_gateway.events.wakeup import OUTBOX_CHANNEL, add_waker, remove_waker
@@ -43,6 +45,9 @@ class Sink(Protocol):
     async def settle(self, pending: list[Any]) -> list[BaseException | None]:
         """Wait again for deliveries an earlier send left pending."""
 
+    async def dead_letter(self, row: OutboxRow, error: str) -> BaseException | None:
+        """Record a row that can never be sent (`<topic>.dlq`); None once recorded."""
+
 
 class OutboxRelay:
     def __init__(self, engine: AsyncEngine, sessionmaker: async_sessionmaker[AsyncSession],
@@ -58,6 +63,7 @@ class OutboxRelay:
         self.last_error: str | None = None
         self.last_sent_at: datetime | None = None
         self.pending: int | None = None
+        self.dead: int | None = None
         self.oldest_pending: datetime | None = None
         self.state = "starting"
         self._stopping = False
@@ -150,7 +156,7 @@ class OutboxRelay:
         session = self.sessionmaker()
         try:
             rows = await outbox.claim(session, limit, acknowledged)
-            results = await self.sink.send(rows) if rows else []
+            results = await self._send(rows) if rows else []
             # One marking at a time, in round order: the last round's must succeed before
             # this one is marked in its turn.
             if marking is not None:
@@ -168,12 +174,32 @@ class OutboxRelay:
         except BaseException:
             await session.close()
             raise
-        if self._overlap and all(error is None for error in results):
+        if self._overlap and all(error is None or isinstance(error, DeadRow) for error in results):
             self._marking_seqs = frozenset(row.seq for row in rows)
             self._marking = asyncio.create_task(
                 self._mark_and_commit(session, rows, results), name="outbox-mark")
             return len(rows)
         return await self._mark_and_commit(session, rows, results)
+
+    async def _send(self, rows: list[OutboxRow]) -> list[BaseException | None]:
+        """The sink's results for the rows. A row too large for Kafka is not sent but
+        dead-lettered (events/dead_rows.py): DeadRow once its notice is recorded."""
+        if not any(dead_rows.too_large(row) for row in rows):
+            return await self.sink.send(rows)
+        rest = [row for row in rows if not dead_rows.too_large(row)]
+        sent = iter(await self.sink.send(rest) if rest else [])
+        results: list[BaseException | None] = []
+        for row in rows:
+            if not dead_rows.too_large(row):
+                results.append(next(sent))
+                continue
+            error = dead_rows.reason(row)
+            failure = await self.sink.dead_letter(row, error)
+            if failure is None:
+                log.error("outbox: row %d (%s, event %s) is dead: %s", row.seq, row.topic,
+                          row.event_id, error)
+            results.append(DeadRow(error) if failure is None else failure)
+        return results
 
     async def flush(self) -> int:
         """Wait for the marking under way, if any; -1 if it failed."""
@@ -207,9 +233,13 @@ class OutboxRelay:
     async def _mark(self, session: AsyncSession, rows: list[OutboxRow],
                     results: list[BaseException | None]) -> None:
         sent = [row.seq for row, error in zip(rows, results, strict=True) if error is None]
+        dead = [(row.seq, error) for row, error in zip(rows, results, strict=True)
+                if isinstance(error, DeadRow)]
         failed = [(row.seq, error) for row, error in zip(rows, results, strict=True)
-                  if error is not None]
+                  if error is not None and not isinstance(error, DeadRow)]
         await outbox.mark_sent(session, sent)
+        for seq, error in dead:  # rare: one UPDATE each, each with its own reason
+            await outbox.mark_dead(session, [seq], str(error))
         if failed:
             error = failed[0][1]
             await outbox.mark_failed(session, [seq for seq, _ in failed],
@@ -222,7 +252,8 @@ class OutboxRelay:
         self.sent_total += sent
         if sent:
             self.last_sent_at = datetime.now(UTC)
-        errors = [error for error in results if error is not None]
+        errors = [error for error in results
+                  if error is not None and not isinstance(error, DeadRow)]
         if errors:
             self._failed(f"{type(errors[0]).__name__}: {errors[0]}")
             return -1
@@ -244,7 +275,7 @@ class OutboxRelay:
     async def _refresh_stats(self) -> None:
         try:
             async with self.sessionmaker() as session:
-                self.pending, self.oldest_pending = await outbox.pending_stats(session)
+                self.pending, self.oldest_pending, self.dead = await outbox.pending_stats(session)
         except Exception as exc:  # health reporting only
             log.debug("outbox stats unavailable: %r", exc)
 
@@ -301,6 +332,7 @@ class OutboxRelay:
             "state": self.state,
             "sink": self.sink.name,
             "pending": self.pending,
+            "dead": self.dead,
             "oldest_age_s": oldest_age,
             "sent_total": self.sent_total,
             "failures": self.failures,
