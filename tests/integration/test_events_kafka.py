@@ -167,7 +167,14 @@ async def test_cluster_info_consumers_and_kafka_health_report_brokers_controller
             return len(await effects(settings, group, ids)) >= 5
         await wait_for(handled, 60)
         cluster = (await client.get("/api/admin/kafka/cluster", headers=admin)).json()
-        consumers = (await client.get("/api/admin/kafka/consumers", headers=admin)).json()
+        consumers: dict = {}
+
+        async def committed():  # offsets are committed in the background (EVENTS_COMMIT_INTERVAL)
+            consumers.update((await client.get("/api/admin/kafka/consumers",
+                                               headers=admin)).json())
+            return any(g["group"] == f"snaproom-gateway.{group}" and g["partitions"]
+                       for g in consumers["groups"])
+        await wait_for(committed, 30, interval=0.5)
         health = await client.get("/api/health/kafka")
         full = (await client.get("/api/health/full")).json()
     assert [b["id"] for b in cluster["brokers"]] == [1, 2, 3]
@@ -185,3 +192,39 @@ async def test_cluster_info_consumers_and_kafka_health_report_brokers_controller
     assert body["kafka"]["brokers"] == 3 and isinstance(body["kafka"]["total_lag"], int)
     assert full["components"]["consumers"]["groups"][group]["state"] == "running"
     assert full["components"]["outbox"]["sink"] == "kafka"
+
+
+async def test_a_row_too_large_for_kafka_is_dead_lettered_and_the_rows_behind_it_go_on(
+        clean_db, recorder):
+    """A row written past publish() (an older version, another writer) that no broker would
+    take: its notice lands in the .dlq, it is kept as dead, and the next event of its key
+    still reaches the consumers."""
+    from snaproom_gateway.events.catalog import MAX_EVENT_BYTES
+
+    settings = clean_db
+    group = recorder("it-dead-row")
+    await group_at_end(settings, group, ["user-events"])
+    dlq_start = await topic_ends(settings.kafka_brokers, "user-events.dlq")
+    big_id = str(uuid.uuid4())
+    async with running_app(settings) as (app, _):
+        await wait_for(lambda: _true_when(app.state.events.relay.sink.topics_ready), 60)
+        async with app.state.sessionmaker() as session:
+            session.add(OutboxEvent(event_id=big_id, topic="user-events", key="88", attempts=0,
+                                    payload=b'{"pad": "' + b"x" * (MAX_EVENT_BYTES + 10) + b'"}'))
+            await session.commit()
+        async with app.state.sessionmaker() as session:
+            after = await publish(session, "user.logout", user_id=88, data={})
+            await session.commit()
+
+        async def after_handled():
+            return bool(await effects(settings, group, [after.id]))
+        await wait_for(after_handled, 60)
+        dlq = await read_topic(settings.kafka_brokers, "user-events.dlq", start=dlq_start)
+        async with app.state.sessionmaker() as session:
+            big = (await session.execute(select(OutboxEvent)
+                                         .where(OutboxEvent.event_id == big_id))).scalar_one()
+    notices = [orjson.loads(r["value"]) for r in dlq if big_id.encode() in r["value"]]
+    assert len(notices) == 1
+    assert notices[0]["source"]["event_id"] == big_id and notices[0]["truncated"] is True
+    assert "over the" in notices[0]["error"]
+    assert big.dead_at is not None and big.sent_at is None and len(big.payload) > MAX_EVENT_BYTES
