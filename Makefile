@@ -53,6 +53,6 @@ migrate: install ## Apply migrations to DATABASE_URL (default: the SQLite file)
 	$(VENV)/bin/snaproom-gateway migrate
 
 lint: install ## ruff over src and tests
-	$(VENV)/bin/ruff check src tests migrations bench deploy/health_check.py
+	$(VENV)/bin/ruff check src tests migrations bench deploy/health_check.py deploy/local/stack.py
 
 -include deploy/make/*.mk

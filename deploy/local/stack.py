@@ -55,8 +55,9 @@ BASE_PORTS = {
     "kafka-2": 9093,
     "kafka-3": 9094,
 }
-KAFKA_CONTROLLER_BASE = 19192  # kafka-N controller listener: 19191 + N; far from the client ports, so
+# kafka-N controller listener: 19191 + N; far from the client ports, so
 # stacks at port offsets a few hundred apart never collide
+KAFKA_CONTROLLER_BASE = 19192
 SERVICES = list(BASE_PORTS)  # start order
 REDIS_NODES = ("redis-master", "redis-replica")
 SENTINELS = ("sentinel-1", "sentinel-2", "sentinel-3")
@@ -272,14 +273,16 @@ def fetch_kafka_libs(verbose: bool = True) -> Path:
     if (dest / ".complete").exists():
         return dest
     if not shutil.which("mvn"):
-        raise StackError("mvn not found: run `python3 deploy/local/stack.py install` (needs maven, Java 17)")
+        raise StackError(
+            "mvn not found: run `python3 deploy/local/stack.py install` (needs maven, Java 17)")
     dest.parent.mkdir(parents=True, exist_ok=True)
     with open(dest.parent / f".kafka-{KAFKA_VERSION}.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if (dest / ".complete").exists():
             return dest
         if verbose:
-            print(f"fetching Apache Kafka {KAFKA_VERSION} jars into {dest} (Maven Central) ...", flush=True)
+            print(f"fetching Apache Kafka {KAFKA_VERSION} jars into {dest} (Maven Central) ...",
+                  flush=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".kafka-{KAFKA_VERSION}-", dir=dest.parent))
         t0 = time.monotonic()
         proc = subprocess.run(
@@ -288,7 +291,8 @@ def fetch_kafka_libs(verbose: bool = True) -> Path:
             cwd=str(DEPLOY / "kafka"), capture_output=True, text=True)
         if proc.returncode != 0 or not list(tmp.glob("kafka_2.13-*.jar")):
             shutil.rmtree(tmp, ignore_errors=True)
-            raise StackError(f"mvn dependency:copy-dependencies failed:\n{proc.stdout[-3000:]}{proc.stderr[-3000:]}")
+            raise StackError(f"mvn dependency:copy-dependencies failed:\n"
+                             f"{proc.stdout[-3000:]}{proc.stderr[-3000:]}")
         (tmp / ".complete").write_text(KAFKA_VERSION + "\n")
         if dest.exists():
             shutil.rmtree(dest)
@@ -320,8 +324,10 @@ def _check_traversable(path: Path, uid: int) -> None:
         st = p.stat()
         if st.st_uid != uid and not st.st_mode & 0o001:
             raise StackError(
-                f"PostgreSQL runs as user {PG_OS_USER!r}, which cannot enter {p} (mode {oct(st.st_mode & 0o777)}); "
-                f"set SNAPROOM_STACK_DIR to a directory under a world-traversable path (e.g. /tmp/...)")
+                f"PostgreSQL runs as user {PG_OS_USER!r}, which cannot enter {p} "
+                f"(mode {oct(st.st_mode & 0o777)}); "
+                f"set SNAPROOM_STACK_DIR to a directory under a world-traversable path "
+                f"(e.g. /tmp/...)")
 
 
 def _apply_overrides(template: str, overrides: list[tuple[str, str]], sep: str = " ") -> str:
@@ -351,7 +357,8 @@ class Stack:
 
     def __init__(self, state_dir: str | os.PathLike | None = None, port_offset: int | None = None,
                  verbose: bool = True):
-        self.state_dir = Path(state_dir or os.environ.get("SNAPROOM_STACK_DIR") or REPO / ".stack").resolve()
+        self.state_dir = Path(
+            state_dir or os.environ.get("SNAPROOM_STACK_DIR") or REPO / ".stack").resolve()
         meta = self._read_meta()
         if port_offset is None:
             env = os.environ.get("SNAPROOM_STACK_PORT_OFFSET")
@@ -359,7 +366,8 @@ class Stack:
         self.port_offset = int(port_offset)
         self.verbose = verbose
         self.ports = {n: p + self.port_offset for n, p in BASE_PORTS.items()}
-        self.controller_ports = {n: KAFKA_CONTROLLER_BASE + i + self.port_offset for i, n in enumerate(KAFKAS)}
+        self.controller_ports = {n: KAFKA_CONTROLLER_BASE + i + self.port_offset
+                                 for i, n in enumerate(KAFKAS)}
         self._children: dict[str, subprocess.Popen] = {}
         self._lock = threading.Lock()
 
@@ -376,7 +384,8 @@ class Stack:
         to_start = [n for n in names_l if not self.is_running(n)]
         for n in to_start:
             if _tcp_open(self.ports[n]) or (n in KAFKAS and _tcp_open(self.controller_ports[n])):
-                raise StackError(f"{n}: port {self.ports[n]} is in use by a process this stack did not start; "
+                raise StackError(f"{n}: port {self.ports[n]} is in use by a process "
+                                 f"this stack did not start; "
                                  f"stop it or set SNAPROOM_STACK_PORT_OFFSET")
         if "postgres" in to_start and (user := _ensure_pg_os_user()):
             _check_traversable(self.state_dir, user[0])  # before anything is started
@@ -513,7 +522,8 @@ class Stack:
             elif n in BASE_PORTS:
                 out.append(n)
             else:
-                raise StackError(f"unknown service {n!r}; known: {', '.join(SERVICES)} or groups {', '.join(GROUPS)}")
+                raise StackError(f"unknown service {n!r}; known: {', '.join(SERVICES)} "
+                                 f"or groups {', '.join(GROUPS)}")
         return [n for n in SERVICES if n in out]
 
     def _read_meta(self) -> dict:
@@ -525,14 +535,16 @@ class Stack:
     def _write_meta(self) -> None:
         meta = self._read_meta()
         meta["port_offset"] = self.port_offset
-        meta.setdefault("kafka_cluster_id", base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("="))
+        meta.setdefault("kafka_cluster_id",
+                        base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("="))
         (self.state_dir / "stack.json").write_text(json.dumps(meta, indent=2) + "\n")
 
     def _check_offset(self) -> None:
         meta = self._read_meta()
         old = meta.get("port_offset")
         if old is not None and old != self.port_offset and self.running():
-            raise StackError(f"{self.state_dir} runs with port offset {old}, not {self.port_offset}; "
+            raise StackError(f"{self.state_dir} runs with port offset {old}, "
+                             f"not {self.port_offset}; "
                              f"run `down` first or use another SNAPROOM_STACK_DIR")
 
     def _pidfile(self, name: str) -> Path:
@@ -571,17 +583,19 @@ class Stack:
             time.sleep(0.05)
         return False
 
-    def _spawn(self, name: str, argv: list[str], logfile: Path, cwd: Path, user: tuple[int, int] | None = None,
-               env: dict | None = None) -> None:
+    def _spawn(self, name: str, argv: list[str], logfile: Path, cwd: Path,
+               user: tuple[int, int] | None = None, env: dict | None = None) -> None:
         logfile.parent.mkdir(parents=True, exist_ok=True)
         with open(logfile, "ab") as log:
-            log.write(f"\n==== {time.strftime('%Y-%m-%d %H:%M:%S')} stack.py starts: {' '.join(argv)}\n".encode())
+            log.write(f"\n==== {time.strftime('%Y-%m-%d %H:%M:%S')} "
+                      f"stack.py starts: {' '.join(argv)}\n".encode())
             log.flush()
             kw = {}
             if user:
                 kw = {"user": user[0], "group": user[1], "extra_groups": []}
-            proc = subprocess.Popen(argv, cwd=str(cwd), stdin=subprocess.DEVNULL, stdout=log, stderr=log,
-                                    start_new_session=True, env=env, close_fds=True, **kw)
+            proc = subprocess.Popen(argv, cwd=str(cwd), stdin=subprocess.DEVNULL, stdout=log,
+                                    stderr=log, start_new_session=True, env=env, close_fds=True,
+                                    **kw)
         start = None
         for _ in range(100):
             start = _proc_start_time(proc.pid)
@@ -632,7 +646,8 @@ class Stack:
     def _start_postgres(self) -> None:
         pg_bin = _which_pg_bin()
         if not pg_bin:
-            raise StackError("PostgreSQL server binaries not found: run `python3 deploy/local/stack.py install`")
+            raise StackError("PostgreSQL server binaries not found: "
+                             "run `python3 deploy/local/stack.py install`")
         d = self.state_dir / "postgres"
         data = d / "data"
         d.mkdir(parents=True, exist_ok=True)
@@ -652,8 +667,9 @@ class Stack:
                 os.chown(pwfile, *user)
             run_kw = {"user": user[0], "group": user[1], "extra_groups": []} if user else {}
             try:
-                r = subprocess.run([str(pg_bin / "initdb"), "-D", str(data), "-U", PG_USER, f"--pwfile={pwfile}",
-                                    "--auth=scram-sha-256", "-E", "UTF8", "--locale=C.UTF-8", "--no-sync"],
+                r = subprocess.run([str(pg_bin / "initdb"), "-D", str(data), "-U", PG_USER,
+                                    f"--pwfile={pwfile}", "--auth=scram-sha-256", "-E", "UTF8",
+                                    "--locale=C.UTF-8", "--no-sync"],
                                    cwd=str(d), capture_output=True, text=True, **run_kw)
             finally:
                 pwfile.unlink()
@@ -665,13 +681,15 @@ class Stack:
                         "fsync = off\nsynchronous_commit = off\nfull_page_writes = off\n"
                         "shared_buffers = 32MB\nmax_connections = 200\nmax_wal_size = 256MB\n"
                         "logging_collector = off\nlog_min_messages = warning\n")
-            r = subprocess.run([str(pg_bin / "postgres"), "--single", "-D", str(data), "-c", "fsync=off", "postgres"],
+            r = subprocess.run([str(pg_bin / "postgres"), "--single", "-D", str(data),
+                                "-c", "fsync=off", "postgres"],
                                input=f"CREATE DATABASE {PG_DB} OWNER {PG_USER};\n", cwd=str(d),
                                capture_output=True, text=True, **run_kw)
             if r.returncode != 0 or "ERROR" in r.stdout + r.stderr:
                 raise StackError(f"postgres: CREATE DATABASE failed:\n{r.stdout}{r.stderr}")
             (d / "initialized").write_text("ok\n")
-        self._spawn("postgres", [str(pg_bin / "postgres"), "-D", str(data), "-p", str(self.ports["postgres"])],
+        self._spawn("postgres",
+                    [str(pg_bin / "postgres"), "-D", str(data), "-p", str(self.ports["postgres"])],
                     log, d, user=user)
 
     # -- redis
@@ -700,12 +718,14 @@ class Stack:
         master = self._current_redis_master()
         if master is None:
             master = self.ports["redis-master"]
-        overrides = [("port", str(port)), ("dir", str(d)), ("pidfile", str(d / "redis.pid")), ("logfile", '""'),
+        overrides = [("port", str(port)), ("dir", str(d)), ("pidfile", str(d / "redis.pid")),
+                     ("logfile", '""'),
                      ("replicaof", "no one" if master == port else f"127.0.0.1 {master}")]
         tpl = (DEPLOY / "redis" / f"{name}.conf").read_text()
         conf = d / "redis.conf"
         conf.write_text(_apply_overrides(tpl, overrides))
-        self._spawn(name, [shutil.which("redis-server") or "redis-server", str(conf)], d / f"{name}.log", d)
+        self._spawn(name, [shutil.which("redis-server") or "redis-server", str(conf)],
+                    d / f"{name}.log", d)
 
     def _start_sentinel(self, name: str) -> None:
         exe = shutil.which("redis-sentinel")
@@ -719,19 +739,22 @@ class Stack:
                 if line.startswith("sentinel myid "):
                     myid = line.split()[2]
         master = self._current_redis_master() or self.ports["redis-master"]
-        overrides = [("port", str(self.ports[name])), ("dir", str(d)), ("pidfile", str(d / "sentinel.pid")),
-                     ("logfile", '""'), ("sentinel monitor", f"{SENTINEL_MASTER} 127.0.0.1 {master} 2")]
+        overrides = [("port", str(self.ports[name])), ("dir", str(d)),
+                     ("pidfile", str(d / "sentinel.pid")), ("logfile", '""'),
+                     ("sentinel monitor", f"{SENTINEL_MASTER} 127.0.0.1 {master} 2")]
         tpl = (DEPLOY / "redis" / "sentinel.conf").read_text()
         text = _apply_overrides(tpl, overrides)
         # `sentinel monitor` must precede the other per-master lines: move them after it.
         lines = text.splitlines()
-        per_master = [l for l in lines if l.strip().startswith("sentinel ") and SENTINEL_MASTER in l
-                      and not l.strip().startswith("sentinel monitor")]
-        lines = [l for l in lines if l not in per_master] + per_master
+        per_master = [ln for ln in lines
+                      if ln.strip().startswith("sentinel ") and SENTINEL_MASTER in ln
+                      and not ln.strip().startswith("sentinel monitor")]
+        lines = [ln for ln in lines if ln not in per_master] + per_master
         if myid:
             lines.append(f"sentinel myid {myid}")
         conf.write_text("\n".join(lines) + "\n")
-        self._spawn(name, argv + [str(conf)] + ([] if exe else ["--sentinel"]), d / f"{name}.log", d)
+        self._spawn(name, argv + [str(conf)] + ([] if exe else ["--sentinel"]),
+                    d / f"{name}.log", d)
 
     # -- kafka
 
@@ -744,13 +767,17 @@ class Stack:
         d = self.state_dir / name
         data = d / "data"
         (d / "logs").mkdir(parents=True, exist_ok=True)
-        voters = ",".join(f"{i + 1}@127.0.0.1:{self.controller_ports[k]}" for i, k in enumerate(KAFKAS))
+        voters = ",".join(f"{i + 1}@127.0.0.1:{self.controller_ports[k]}"
+                          for i, k in enumerate(KAFKAS))
         port, cport = self.ports[name], self.controller_ports[name]
         overrides = [("node.id", str(idx)), ("controller.quorum.voters", voters),
-                     ("listeners", f"PLAINTEXT://127.0.0.1:{port},CONTROLLER://127.0.0.1:{cport}"),
-                     ("advertised.listeners", f"PLAINTEXT://127.0.0.1:{port}"), ("log.dirs", str(data))]
+                     ("listeners",
+                      f"PLAINTEXT://127.0.0.1:{port},CONTROLLER://127.0.0.1:{cport}"),
+                     ("advertised.listeners", f"PLAINTEXT://127.0.0.1:{port}"),
+                     ("log.dirs", str(data))]
         props = d / "server.properties"
-        props.write_text(_apply_overrides((DEPLOY / "kafka" / "server.properties").read_text(), overrides, sep="="))
+        props.write_text(_apply_overrides((DEPLOY / "kafka" / "server.properties").read_text(),
+                                          overrides, sep="="))
         cp = f"{libs}/*"
         jvm = [java, "-Xms256m", "-Xmx512m", "-XX:+UseG1GC", "-XX:MaxGCPauseMillis=20",
                "-XX:+ExplicitGCInvokesConcurrent", "-Djava.awt.headless=true",
@@ -764,7 +791,8 @@ class Stack:
                                        "-c", str(props), "--ignore-formatted"],
                                capture_output=True, text=True, cwd=str(d))
             if r.returncode != 0:
-                raise StackError(f"{name}: kafka storage format failed:\n{r.stdout[-2000:]}{r.stderr[-2000:]}")
+                raise StackError(f"{name}: kafka storage format failed:\n"
+                                 f"{r.stdout[-2000:]}{r.stderr[-2000:]}")
         self._spawn(name, jvm + ["kafka.Kafka", str(props)], d / "logs" / "stdout.log", d)
 
     # -- readiness
@@ -788,9 +816,12 @@ class Stack:
                 return False
             want_replicas = sum(1 for n in REDIS_NODES if self.is_running(n)) - 1
             want_sentinels = sum(1 for n in SENTINELS if self.is_running(n)) - 1
-            reps = [_pairs(r) for r in redis_cmd(port, "SENTINEL", "replicas", SENTINEL_MASTER, password=None)]
-            sens = [_pairs(r) for r in redis_cmd(port, "SENTINEL", "sentinels", SENTINEL_MASTER, password=None)]
-            ok_reps = sum(1 for r in reps if r.get("flags") == "slave" and r.get("master-link-status") == "ok")
+            reps = [_pairs(r) for r in redis_cmd(port, "SENTINEL", "replicas", SENTINEL_MASTER,
+                                                 password=None)]
+            sens = [_pairs(r) for r in redis_cmd(port, "SENTINEL", "sentinels", SENTINEL_MASTER,
+                                                 password=None)]
+            ok_reps = sum(1 for r in reps
+                          if r.get("flags") == "slave" and r.get("master-link-status") == "ok")
             ok_sens = sum(1 for s in sens if s.get("flags") == "sentinel")
             return ok_reps >= want_replicas and ok_sens >= want_sentinels
         if name in KAFKAS:
@@ -804,8 +835,9 @@ class Stack:
         psql = shutil.which("psql")
         if psql:
             env = dict(os.environ, PGPASSWORD=PG_PASSWORD, PGCONNECT_TIMEOUT="2")
-            r = subprocess.run([psql, "-h", "127.0.0.1", "-p", str(self.ports["postgres"]), "-U", PG_USER,
-                                "-d", PG_DB, "-tAc", "select 1"], env=env, capture_output=True, text=True, timeout=10)
+            r = subprocess.run([psql, "-h", "127.0.0.1", "-p", str(self.ports["postgres"]),
+                                "-U", PG_USER, "-d", PG_DB, "-tAc", "select 1"],
+                               env=env, capture_output=True, text=True, timeout=10)
             return r.returncode == 0 and r.stdout.strip() == "1"
         return _tcp_open(self.ports["postgres"])
 
@@ -816,7 +848,8 @@ class Stack:
         while pending:
             for n in list(pending):
                 if not self.is_running(n):
-                    raise StackError(f"{n}: process exited while starting. Last lines of {self.log_path(n)}:\n"
+                    raise StackError(f"{n}: process exited while starting. "
+                                     f"Last lines of {self.log_path(n)}:\n"
                                      f"{self._failure_tail(n)}")
                 try:
                     ok = self._ready(n)
@@ -839,7 +872,8 @@ class Stack:
     def _failure_tail(self, n: str) -> str:
         out = _tail(self.log_path(n))
         if n in KAFKAS:
-            out += f"\n--- {self.state_dir / n / 'logs' / 'stdout.log'}:\n" + _tail(self.state_dir / n / "logs" / "stdout.log", 15)
+            out += (f"\n--- {self.state_dir / n / 'logs' / 'stdout.log'}:\n"
+                    + _tail(self.state_dir / n / "logs" / "stdout.log", 15))
         return out
 
 
@@ -865,7 +899,8 @@ def install(verbose: bool = True) -> None:
     want += [pkg for cmd, pkg in PACKAGES_BY_COMMAND.items() if not shutil.which(cmd)]
     if want:
         if os.geteuid() != 0:
-            raise StackError(f"missing packages {' '.join(want)}: run this as root or apt-get install them")
+            raise StackError(f"missing packages {' '.join(want)}: "
+                             f"run this as root or apt-get install them")
         env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
         cmd = ["apt-get", "install", "-y", "--no-install-recommends", *want]
         print("+", " ".join(cmd), flush=True)
@@ -884,26 +919,36 @@ def install(verbose: bool = True) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    names_help = f"services or groups (default: all): {', '.join(SERVICES)}; groups: {', '.join(GROUPS)}"
+    names_help = (f"services or groups (default: all): {', '.join(SERVICES)}; "
+                  f"groups: {', '.join(GROUPS)}")
     ap = argparse.ArgumentParser(
         prog="stack.py",
-        description="Real PostgreSQL, Redis (master, replica, 3 Sentinels) and a 3-node Kafka KRaft cluster "
-                    "on 127.0.0.1 for snaproom-gateway tests, from local binaries. State dir: $SNAPROOM_STACK_DIR "
+        description="Real PostgreSQL, Redis (master, replica, 3 Sentinels) and a 3-node Kafka "
+                    "KRaft cluster on 127.0.0.1 for snaproom-gateway tests, from local binaries. "
+                    "State dir: $SNAPROOM_STACK_DIR "
                     "or <repo>/.stack; ports shifted by $SNAPROOM_STACK_PORT_OFFSET.")
     sub = ap.add_subparsers(dest="cmd", required=True)
-    p = sub.add_parser("up", help="start the services that are not running and wait until all named are ready",
-                       description="Start what is not running (idempotent) and wait until every named service "
-                                   "is ready; fails with the tail of the failing log after --timeout seconds.")
+    p = sub.add_parser("up",
+                       help="start the services that are not running and wait until all named "
+                            "are ready",
+                       description="Start what is not running (idempotent) and wait until every "
+                                   "named service is ready; fails with the tail of the failing log "
+                                   "after --timeout seconds.")
     p.add_argument("names", nargs="*", help=names_help)
-    p.add_argument("--timeout", type=float, default=DEFAULT_UP_TIMEOUT, help="seconds (default %(default)s)")
-    p = sub.add_parser("down", help="stop services this stack started (SIGTERM, then SIGKILL after a bound)",
-                       description="Stop the named services (default all). Only PIDs recorded in the state dir "
-                                   "are signalled.")
+    p.add_argument("--timeout", type=float, default=DEFAULT_UP_TIMEOUT,
+                   help="seconds (default %(default)s)")
+    p = sub.add_parser("down",
+                       help="stop services this stack started (SIGTERM, then SIGKILL after a "
+                            "bound)",
+                       description="Stop the named services (default all). Only PIDs recorded in "
+                                   "the state dir are signalled.")
     p.add_argument("names", nargs="*", help=names_help)
     p = sub.add_parser("status", help="show each service: pid, port, running, ready")
     p.add_argument("--json", action="store_true", help="machine-readable output")
-    sub.add_parser("env", help="print `export` lines for the app (DATABASE_URL, REDIS_*, KAFKA_BROKERS, ...)")
-    sub.add_parser("install", help="apt-get install missing postgres/redis/java/maven packages; fetch Kafka jars")
+    sub.add_parser("env", help="print `export` lines for the app "
+                               "(DATABASE_URL, REDIS_*, KAFKA_BROKERS, ...)")
+    sub.add_parser("install", help="apt-get install missing postgres/redis/java/maven packages; "
+                                   "fetch Kafka jars")
     sub.add_parser("reset", help="stop everything, then delete the state dir")
     args = ap.parse_args(argv)
 
