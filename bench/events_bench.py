@@ -27,6 +27,7 @@ import orjson
 import uvloop
 from sqlalchemy import func, insert, select, text
 
+from snaproom_gateway import gc_tuning
 from snaproom_gateway.events import handlers as registry
 from snaproom_gateway.events.consumer import KafkaGroupRunner, kafka_dead_letter
 from snaproom_gateway.events.dispatch import Dispatcher
@@ -93,6 +94,8 @@ async def start_relay_and_group(settings, engine, sessionmaker, kafka, group: st
     while not runner.assignment:  # noqa: ASYNC110 - polling the consumer's state
         await asyncio.sleep(0.1)
     await asyncio.sleep(0.5)  # the fetcher has its positions
+    if settings.gc_freeze:  # as the gateway's lifespan does once started (gc_tuning.py)
+        gc_tuning.freeze_startup_heap()
     return relay, runner, tasks
 
 
@@ -171,6 +174,7 @@ async def latency(settings, engine, sessionmaker, kafka, rate: int, seconds: flo
     runner.stop()
     await asyncio.gather(*tasks, return_exceptions=True)
     registry.unregister(measure)
+    gc_tuning.unfreeze()
     _progress(f"handled {len(samples)} of {summary['measured']} measured events")
     return samples, summary
 

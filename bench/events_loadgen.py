@@ -24,6 +24,7 @@ from pathlib import Path
 import orjson
 import uvloop
 
+from snaproom_gateway import gc_tuning
 from snaproom_gateway.events.publisher import publish
 from snaproom_gateway.infra import database
 from snaproom_gateway.settings import load_settings
@@ -61,6 +62,8 @@ async def run(rate: int, seconds: float, warmup: float, keep_stamps: bool
     settings = load_settings()
     engine = database.create_engine(settings)
     sessionmaker = database.create_sessionmaker(engine)
+    if settings.gc_freeze:  # as a started gateway instance (gc_tuning.py)
+        gc_tuning.freeze_startup_heap()
     stamps: list[tuple[str, float]] = []
     try:
         await produce(sessionmaker, rate, warmup, "warmup", None)

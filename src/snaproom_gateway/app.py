@@ -15,7 +15,7 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
-from snaproom_gateway import SERVICE_NAME, __version__
+from snaproom_gateway import SERVICE_NAME, __version__, gc_tuning
 from snaproom_gateway.audit.router import router as audit_router
 from snaproom_gateway.auth import janitor
 from snaproom_gateway.auth.router import router as auth_router
@@ -88,6 +88,10 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             janitor.purge_forever(state.sessionmaker, settings.session_purge_interval),
             name="session-janitor")
         stack.push_async_callback(janitor.stop, session_janitor)
+
+        if settings.gc_freeze:  # last: everything startup keeps is made by now
+            gc_tuning.freeze_startup_heap()
+            stack.callback(gc_tuning.unfreeze)
 
         log.info("%s %s started (database=%s, cache=%s, events=%s)", SERVICE_NAME, __version__,
                  "sqlite" if settings.uses_sqlite else "postgresql",

@@ -19,6 +19,7 @@ from typing import Any
 import orjson
 from aiokafka.errors import KafkaError
 
+from snaproom_gateway import gc_tuning
 from snaproom_gateway.events import handlers as registry
 from snaproom_gateway.events import offsets as group_offsets
 from snaproom_gateway.events.consumer import KafkaGroupRunner, kafka_dead_letter
@@ -152,7 +153,13 @@ async def consume(settings: Settings, topics: list[str], group: str, *,
         progress(f"consuming {', '.join(topics)} as {group_id} with "
                  f"{len(handlers) or 'the echo'} handler{'s' if len(handlers) != 1 else ''}"
                  f"{' (replay)' if replay else ''}; Ctrl-C stops")
-        await runner.run()
+        if settings.gc_freeze:
+            gc_tuning.freeze_startup_heap()
+        try:
+            await runner.run()
+        finally:
+            if settings.gc_freeze:
+                gc_tuning.unfreeze()
     return {"group": group_id, "consumed": runner.consumed, "handled": dispatcher.handled,
             "skipped": dispatcher.skipped, "dead_lettered": dispatcher.dead_lettered,
             "seconds": round(time.monotonic() - started, 1)}
