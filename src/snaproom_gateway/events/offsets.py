@@ -21,6 +21,8 @@ from snaproom_gateway.infra.kafka import client_options
 from snaproom_gateway.settings import Settings
 
 ResetTarget = Literal["earliest", "latest", "timestamp"]
+# Consumer groups whose committed offsets are asked for at once (one admin request each).
+GROUP_QUERIES = 16
 
 
 def kafka_group_id(settings: Settings, group: str) -> str:
@@ -116,7 +118,11 @@ async def group_offsets(admin: AIOKafkaAdminClient, reader: OffsetReader, group_
     if topics:
         wanted = await partitions_of(admin, topics)
         partitions = sorted(wanted, key=lambda tp: (tp.topic, tp.partition))
-    ends = await reader.end_offsets(partitions)
+    return _lag_rows(partitions, committed, await reader.end_offsets(partitions))
+
+
+def _lag_rows(partitions: list[TopicPartition], committed: dict[TopicPartition, Any],
+              ends: dict[TopicPartition, int]) -> list[dict[str, Any]]:
     rows = []
     for tp in partitions:
         meta = committed.get(tp)
@@ -130,15 +136,28 @@ async def group_offsets(admin: AIOKafkaAdminClient, reader: OffsetReader, group_
 
 async def consumer_groups(admin: AIOKafkaAdminClient, reader: OffsetReader,
                           timeout: float = 10.0) -> list[dict[str, Any]]:
-    """Every consumer group with its partitions' committed offset, end offset and lag."""
+    """Every consumer group with its partitions' committed offset, end offset and lag.
+
+    The groups' offsets are asked for GROUP_QUERIES at a time and the end offsets once for
+    all: one group after the other, 239 groups took longer than the admin routes' 10 s."""
     async with asyncio.timeout(timeout):
         listed = await admin.list_consumer_groups()
         group_ids = sorted({item[0] for item in listed})
-        groups = []
-        for group_id in group_ids:
-            rows = await group_offsets(admin, reader, group_id)
-            groups.append({"group": group_id, "partitions": rows,
-                           "lag": sum(r["lag"] or 0 for r in rows)})
+        slots = asyncio.Semaphore(GROUP_QUERIES)
+
+        async def committed_of(group_id: str) -> dict[TopicPartition, Any]:
+            async with slots:
+                return await _with_coordinator(
+                    lambda: admin.list_consumer_group_offsets(group_id))
+        committed = await asyncio.gather(*(committed_of(g) for g in group_ids))
+        every = sorted({tp for offsets in committed for tp in offsets},
+                       key=lambda tp: (tp.topic, tp.partition))
+        ends = await reader.end_offsets(every) if every else {}
+    groups = []
+    for group_id, offsets in zip(group_ids, committed, strict=True):
+        rows = _lag_rows(sorted(offsets, key=lambda tp: (tp.topic, tp.partition)), offsets, ends)
+        groups.append({"group": group_id, "partitions": rows,
+                       "lag": sum(r["lag"] or 0 for r in rows)})
     return groups
 
 
