@@ -57,6 +57,9 @@ class InProcessBus:
                 await dispatcher.handle_batch(batch)
         return [None] * len(rows)
 
+    def refuses_row(self, error: BaseException | None) -> bool:
+        return False  # the bus takes any row
+
     async def dead_letter(self, row: OutboxRow, error: str) -> BaseException | None:
         self.dead_letters.append({"topic": dlq_topic(row.topic)} | dead_rows.notice(row, error))
         return None

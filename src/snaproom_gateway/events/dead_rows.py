@@ -1,10 +1,11 @@
 """Outbox rows Kafka can never take: envelopes over MAX_EVENT_BYTES (written by an older version
-or by a writer outside the app; publish() refuses them).
+or by a writer outside the app; publish() refuses them), and rows the brokers refuse for
+themselves when sent alone (a topic whose size limit is lower).
 
-Such a row is not sent: the brokers would refuse it for good, and with the idempotent producer a
-refused batch also leaves the partition's sequence numbers out of step, so the relay's probe
-would retry it forever and hold back every row behind it. The relay sends a notice of it to the
-topic's `.dlq` instead, marks it dead (kept in the outbox, never pruned) and goes on.
+Retried, such a row would be the relay's probe forever and hold back every row behind it. The
+relay sends a notice of it to the topic's `.dlq` instead, marks it dead (kept in the outbox,
+never pruned) and goes on. A row over MAX_EVENT_BYTES is not even sent: a refused batch also
+puts the idempotent producer's sequence numbers out of step (the Kafka sink then renews it).
 """
 
 from __future__ import annotations

@@ -13,6 +13,7 @@ import logging
 from typing import Any
 
 import orjson
+from aiokafka import errors as kafka_errors
 from aiokafka.partitioner import DefaultPartitioner
 
 from snaproom_gateway.events import dead_rows
@@ -23,6 +24,12 @@ from snaproom_gateway.infra.kafka import KafkaConnection
 from snaproom_gateway.settings import Settings
 
 log = logging.getLogger(__name__)
+
+# Refusals of a record itself: sent alone and refused, the row can never be sent.
+_ROW_REFUSALS = (kafka_errors.MessageSizeTooLargeError, kafka_errors.RecordListTooLargeError,
+                 kafka_errors.RecordTooLargeError, kafka_errors.CorruptRecordException)
+# Errors after which the producer's sequence numbers are out of step with the brokers'.
+_DESYNCED = (*_ROW_REFUSALS, kafka_errors.OutOfOrderSequenceNumber)
 
 
 class KafkaSink:
@@ -35,6 +42,9 @@ class KafkaSink:
         # Set once the producer is connected and the topics exist: consumers start after it.
         self.ready_event = asyncio.Event()
         self._partitioner = DefaultPartitioner()
+        # Set after the brokers refused a batch for good: the next send first renews the
+        # producer, whose sequence numbers are out of step (KafkaConnection.renew_producer).
+        self._renew = False
 
     async def ready(self) -> bool:
         if self.kafka.producer is None or self.kafka.admin is None:
@@ -45,11 +55,26 @@ class KafkaSink:
         self.ready_event.set()
         return True
 
+    def refuses_row(self, error: BaseException | None) -> bool:
+        """True when the brokers refused the record itself (too large, corrupt): sent alone
+        and refused so, the row can never be sent."""
+        return isinstance(error, _ROW_REFUSALS)
+
+    async def _producer(self) -> Any:
+        """The producer to send with; renewed first after a refusal. Raises when Kafka is
+        away (renewal) and ConnectionError when not connected yet."""
+        if self._renew and self.kafka.producer is not None:
+            await self.kafka.renew_producer()
+            self._renew = False
+        if self.kafka.producer is None:
+            raise ConnectionError("kafka producer not connected")
+        return self.kafka.producer
+
     async def send(self, rows: list[OutboxRow]) -> list[BaseException | None]:
-        producer = self.kafka.producer
-        if producer is None:
-            error = ConnectionError("kafka producer not connected")
-            return [error] * len(rows)
+        try:
+            producer = await self._producer()
+        except Exception as exc:
+            return [exc] * len(rows)
         results: list[BaseException | None] = [None] * len(rows)
         sent: list[tuple[list[int], asyncio.Future]] = []
         try:
@@ -70,6 +95,8 @@ class KafkaSink:
             outcome = _outcome(future)
             for index in chunk:
                 results[index] = outcome
+        if any(isinstance(error, _DESYNCED) for error in results):
+            self._renew = True
         return results
 
     async def _plan(self, producer: Any, rows: list[OutboxRow]
@@ -104,10 +131,8 @@ class KafkaSink:
 
     async def dead_letter(self, row: OutboxRow, error: str) -> BaseException | None:
         """Send a dead row's notice to its topic's `.dlq`; None once acknowledged."""
-        producer = self.kafka.producer
-        if producer is None:
-            return ConnectionError("kafka producer not connected")
         try:
+            producer = await self._producer()
             async with asyncio.timeout(self._bound):
                 await producer.send_and_wait(
                     dlq_topic(row.topic), orjson.dumps(dead_rows.notice(row, error)),

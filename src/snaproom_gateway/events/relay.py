@@ -5,7 +5,7 @@ It wakes right after a commit that wrote outbox rows (in-process signal; Postgre
 other instances) and polls every OUTBOX_POLL_INTERVAL as a fallback. While the sink fails it backs
 off and probes with a single row, so a dead Kafka is not flooded and nothing is lost: rows stay
 pending in the database until a send is acknowledged (acks=all). A row Kafka can never take
-(too large) is dead-lettered instead of retried forever (events/dead_rows.py).
+(too large, refused for itself) is dead-lettered instead of retried forever (events/dead_rows.py).
 """
 
 from __future__ import annotations
@@ -44,6 +44,9 @@ class Sink(Protocol):
 
     async def settle(self, pending: list[Any]) -> list[BaseException | None]:
         """Wait again for deliveries an earlier send left pending."""
+
+    def refuses_row(self, error: BaseException | None) -> bool:
+        """True when `error` says the sink refused that row itself, for good."""
 
     async def dead_letter(self, row: OutboxRow, error: str) -> BaseException | None:
         """Record a row that can never be sent (`<topic>.dlq`); None once recorded."""
@@ -182,24 +185,30 @@ class OutboxRelay:
         return await self._mark_and_commit(session, rows, results)
 
     async def _send(self, rows: list[OutboxRow]) -> list[BaseException | None]:
-        """The sink's results for the rows. A row too large for Kafka is not sent but
-        dead-lettered (events/dead_rows.py): DeadRow once its notice is recorded."""
-        if not any(dead_rows.too_large(row) for row in rows):
-            return await self.sink.send(rows)
-        rest = [row for row in rows if not dead_rows.too_large(row)]
-        sent = iter(await self.sink.send(rest) if rest else [])
-        results: list[BaseException | None] = []
+        """The sink's results for the rows. A row Kafka can never take is dead-lettered
+        (events/dead_rows.py), DeadRow once its notice is recorded: one over MAX_EVENT_BYTES is
+        not sent at all; one the brokers refuse for itself when sent alone (a topic with a
+        lower size limit) is dead-lettered after that refusal."""
+        dead = {row.seq: dead_rows.reason(row) for row in rows if dead_rows.too_large(row)}
+        rest = [row for row in rows if row.seq not in dead]
+        results = await self.sink.send(rest) if rest else []
+        if len(rest) == 1 and self.sink.refuses_row(results[0]):
+            dead[rest[0].seq] = (f"refused by Kafka when sent alone: "
+                                 f"{type(results[0]).__name__}: {results[0]}")
+        if not dead:
+            return results
+        sent = dict(zip((row.seq for row in rest), results, strict=True))
+        merged: list[BaseException | None] = []
         for row in rows:
-            if not dead_rows.too_large(row):
-                results.append(next(sent))
+            if row.seq not in dead:
+                merged.append(sent[row.seq])
                 continue
-            error = dead_rows.reason(row)
-            failure = await self.sink.dead_letter(row, error)
+            failure = await self.sink.dead_letter(row, dead[row.seq])
             if failure is None:
                 log.error("outbox: row %d (%s, event %s) is dead: %s", row.seq, row.topic,
-                          row.event_id, error)
-            results.append(DeadRow(error) if failure is None else failure)
-        return results
+                          row.event_id, dead[row.seq])
+            merged.append(DeadRow(dead[row.seq]) if failure is None else failure)
+        return merged
 
     async def flush(self) -> int:
         """Wait for the marking under way, if any; -1 if it failed."""

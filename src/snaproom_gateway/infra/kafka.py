@@ -82,6 +82,25 @@ class KafkaConnection:
             raise
         self.producer, self.admin = producer, admin
 
+    async def renew_producer(self) -> None:
+        """Replace the producer with a new one (a new producer id, fresh sequence numbers).
+
+        Once the brokers refuse a batch for good, the idempotent producer is out of step: it
+        numbered the refused batch, so every later batch to that partition fails with
+        OutOfOrderSequenceNumber (aiokafka does not reset the producer id as the Java client
+        does). Raises when Kafka cannot be reached; the old producer stays until then."""
+        producer = AIOKafkaProducer(**producer_options(self.settings))
+        try:
+            async with asyncio.timeout(self.settings.kafka_request_timeout_ms / 1000 + 5):
+                await producer.start()
+        except BaseException:
+            await _bounded(producer.stop(), self.settings.kafka_close_timeout)
+            raise
+        old, self.producer = self.producer, producer
+        if old is not None:
+            await _bounded(old.stop(), self.settings.kafka_close_timeout)
+        log.warning("kafka producer renewed after a refused batch")
+
     async def _connect_forever(self) -> None:
         delay = 0.5
         while self.producer is None:

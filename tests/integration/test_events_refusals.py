@@ -1,0 +1,96 @@
+"""Rows the brokers refuse for good, against the real 3-broker Kafka and PostgreSQL: the relay
+dead-letters the row and renews its producer (whose sequence numbers the refusal put out of
+step), so the rows behind it still go out."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+import orjson
+import pytest
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from sqlalchemy import select
+
+from snaproom_gateway.events.kafka_sink import KafkaSink
+from snaproom_gateway.events.models import OutboxEvent
+from snaproom_gateway.events.relay import OutboxRelay
+from snaproom_gateway.infra import database
+from snaproom_gateway.infra.kafka import KafkaConnection
+from tests.events_support import read_topic, wait_for
+
+pytestmark = pytest.mark.integration
+
+
+async def _create_topics(brokers: list[str], topic: str) -> None:
+    """`topic` takes records of at most 10,000 bytes; its `.dlq` the default."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=brokers)
+    await admin.start()
+    try:
+        await admin.create_topics([
+            NewTopic(topic, 1, 3, topic_configs={"max.message.bytes": "10000"}),
+            NewTopic(f"{topic}.dlq", 1, 3)])
+    finally:
+        await admin.close()
+
+
+async def _is(awaitable, expected) -> bool:
+    return await awaitable == expected
+
+
+async def test_a_row_refused_when_sent_alone_is_dead_lettered_and_later_rows_still_go_out(
+        clean_db):
+    settings = clean_db
+    topic = f"it-refuse-{uuid.uuid4().hex[:8]}"
+    await _create_topics(settings.kafka_brokers, topic)
+    engine = database.create_engine(settings)
+    sessionmaker = database.create_sessionmaker(engine)
+    kafka = KafkaConnection(settings)
+    await kafka.start()
+    big_id, small_ids = str(uuid.uuid4()), [str(uuid.uuid4()) for _ in range(4)]
+
+    async def add(*rows: tuple[str, bytes]) -> None:
+        async with sessionmaker() as session, session.begin():
+            for event_id, payload in rows:
+                session.add(OutboxEvent(event_id=event_id, topic=topic, key="k", attempts=0,
+                                        payload=payload))
+
+    async def counts() -> tuple[int, int]:
+        async with sessionmaker() as session:
+            rows = (await session.execute(select(OutboxEvent.sent_at, OutboxEvent.dead_at)
+                                          .where(OutboxEvent.topic == topic))).all()
+        return sum(sent is not None for sent, _ in rows), sum(dead is not None for _, dead in rows)
+
+    try:
+        assert await kafka.wait_connected(30)
+        first_producer = kafka.producer
+        relay = OutboxRelay(engine, sessionmaker, settings, KafkaSink(kafka, settings))
+        task = asyncio.create_task(relay.run())
+        try:
+            # One row accepted first: the brokers now track this producer's sequence numbers
+            # on the partition, so a skipped number is an error from then on.
+            await add((small_ids[0], orjson.dumps({"id": small_ids[0]})))
+            await wait_for(lambda: _is(counts(), (1, 0)), 60)
+            # Under the gateway's own size limit, over this topic's: only the brokers refuse it.
+            await add((big_id, b"b" * 20_000),
+                      *((i, orjson.dumps({"id": i})) for i in small_ids[1:]))
+            await wait_for(lambda: _is(counts(), (4, 1)), 60)
+        finally:
+            relay.stop()
+            await asyncio.wait_for(task, 30)
+        records = await read_topic(settings.kafka_brokers, topic)
+        notices = await read_topic(settings.kafka_brokers, f"{topic}.dlq")
+        async with sessionmaker() as session:
+            big = (await session.execute(select(OutboxEvent)
+                                         .where(OutboxEvent.event_id == big_id))).scalar_one()
+        renewed = kafka.producer is not first_producer
+    finally:
+        await kafka.close()
+        await engine.dispose()
+    # The rows behind the refused one arrived once each, in order.
+    assert [orjson.loads(r["value"])["id"] for r in records] == small_ids
+    assert big.dead_at is not None and big.sent_at is None
+    assert "refused by Kafka" in big.last_error and "TooLarge" in big.last_error
+    [notice] = [orjson.loads(r["value"]) for r in notices]
+    assert notice["source"]["event_id"] == big_id and notice["source"]["size"] == 20_000
+    assert renewed  # the refusal put the first producer's sequence numbers out of step
