@@ -21,7 +21,7 @@ from aiokafka.structs import OffsetAndMetadata
 
 from snaproom_gateway.events.catalog import dlq_topic
 from snaproom_gateway.events.dispatch import Delivery, Dispatcher, DispatchUnavailable
-from snaproom_gateway.infra.kafka import KafkaConnection, client_options
+from snaproom_gateway.infra.kafka import KafkaConnection, client_options, send_dead_letter
 from snaproom_gateway.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -250,11 +250,10 @@ def kafka_dead_letter(kafka: KafkaConnection, group: str, timeout: float):
             "failed_at": time.time(),
             "value": delivery.value.decode("utf-8", "replace"),
         }
-        headers = [("error", error[:500].encode()), ("source-topic", delivery.topic.encode())]
         try:
-            async with asyncio.timeout(timeout):
-                await producer.send_and_wait(dlq_topic(delivery.topic), orjson.dumps(body),
-                                             key=delivery.key, headers=headers)
+            await send_dead_letter(producer, dlq_topic(delivery.topic), orjson.dumps(body),
+                                   key=delivery.key, error=error, source_topic=delivery.topic,
+                                   timeout=timeout)
         except Exception as exc:
             raise DispatchUnavailable(f"cannot dead-letter to {dlq_topic(delivery.topic)}: "
                                       f"{exc!r}") from exc

@@ -20,7 +20,7 @@ from snaproom_gateway.events import dead_rows
 from snaproom_gateway.events.catalog import dlq_topic
 from snaproom_gateway.events.outbox import OutboxRow
 from snaproom_gateway.events.topics import ensure_topics
-from snaproom_gateway.infra.kafka import KafkaConnection
+from snaproom_gateway.infra.kafka import KafkaConnection, send_dead_letter
 from snaproom_gateway.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -132,12 +132,11 @@ class KafkaSink:
     async def dead_letter(self, row: OutboxRow, error: str) -> BaseException | None:
         """Send a dead row's notice to its topic's `.dlq`; None once acknowledged."""
         try:
-            producer = await self._producer()
-            async with asyncio.timeout(self._bound):
-                await producer.send_and_wait(
-                    dlq_topic(row.topic), orjson.dumps(dead_rows.notice(row, error)),
-                    key=row.key.encode() if row.key is not None else None,
-                    headers=[("error", error[:500].encode()), ("source-topic", row.topic.encode())])
+            await send_dead_letter(
+                await self._producer(), dlq_topic(row.topic),
+                orjson.dumps(dead_rows.notice(row, error)),
+                key=row.key.encode() if row.key is not None else None, error=error,
+                source_topic=row.topic, timeout=self._bound)
         except Exception as exc:
             return exc
         return None

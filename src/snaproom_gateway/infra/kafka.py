@@ -69,17 +69,22 @@ class KafkaConnection:
     async def start(self) -> None:
         self._task = asyncio.create_task(self._connect_forever(), name="kafka-connect")
 
+    async def _start(self, *clients: Any) -> None:
+        """Start the clients within the request bound; on any failure stop them all."""
+        try:
+            async with asyncio.timeout(self.settings.kafka_request_timeout_ms / 1000 + 5):
+                for client in clients:
+                    await client.start()
+        except BaseException:
+            for client in clients:
+                await _bounded(client.stop() if isinstance(client, AIOKafkaProducer)
+                               else client.close(), self.settings.kafka_close_timeout)
+            raise
+
     async def _connect_once(self) -> None:
         producer = AIOKafkaProducer(**producer_options(self.settings))
         admin = AIOKafkaAdminClient(**client_options(self.settings))
-        try:
-            async with asyncio.timeout(self.settings.kafka_request_timeout_ms / 1000 + 5):
-                await producer.start()
-                await admin.start()
-        except BaseException:
-            await _bounded(producer.stop(), self.settings.kafka_close_timeout)
-            await _bounded(admin.close(), self.settings.kafka_close_timeout)
-            raise
+        await self._start(producer, admin)
         self.producer, self.admin = producer, admin
 
     async def renew_producer(self) -> None:
@@ -90,12 +95,7 @@ class KafkaConnection:
         OutOfOrderSequenceNumber (aiokafka does not reset the producer id as the Java client
         does). Raises when Kafka cannot be reached; the old producer stays until then."""
         producer = AIOKafkaProducer(**producer_options(self.settings))
-        try:
-            async with asyncio.timeout(self.settings.kafka_request_timeout_ms / 1000 + 5):
-                await producer.start()
-        except BaseException:
-            await _bounded(producer.stop(), self.settings.kafka_close_timeout)
-            raise
+        await self._start(producer)
         old, self.producer = self.producer, producer
         if old is not None:
             await _bounded(old.stop(), self.settings.kafka_close_timeout)
@@ -132,6 +132,16 @@ class KafkaConnection:
             await _bounded(self.admin.close(), timeout)
         self.producer = self.admin = None
         self.connected.clear()
+
+
+async def send_dead_letter(producer: AIOKafkaProducer, topic: str, value: bytes, *,
+                           key: bytes | None, error: str, source_topic: str,
+                           timeout: float) -> None:
+    """One dead letter (the consumers' and the relay's): the error and the source topic also
+    ride as headers, so tools can filter without parsing the value."""
+    async with asyncio.timeout(timeout):
+        await producer.send_and_wait(topic, value, key=key, headers=[
+            ("error", error[:500].encode()), ("source-topic", source_topic.encode())])
 
 
 async def _bounded(awaitable: Any, timeout: float) -> None:
