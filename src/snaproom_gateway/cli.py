@@ -272,6 +272,80 @@ def offsets_reset(
     result = _run_events(lambda: commands.offsets_reset(settings, group, topic, target, when))
     for row in result["partitions"]:
         typer.echo(f"{result['group']} {row['topic']}[{row['partition']}] -> {row['offset']}")
+outbox_cli = typer.Typer(
+    help="The transactional outbox: rows waiting for Kafka, and dead rows Kafka refused.",
+    no_args_is_help=True)
+cli.add_typer(outbox_cli, name="outbox")
+
+
+@outbox_cli.command("status")
+def outbox_status(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Rows waiting for the relay, the oldest one's age, and dead rows."""
+    from snaproom_gateway.events import commands
+
+    settings = settings_or_exit()
+    result = _run_events(lambda: commands.outbox_status(settings))
+    if as_json:
+        _echo_json(result)
+        return
+    oldest = f" (oldest written {result['oldest_pending']})" if result["oldest_pending"] else ""
+    typer.echo(f"pending {result['pending']}{oldest}, dead {result['dead']}")
+
+
+@outbox_cli.command("dead")
+def outbox_dead(
+    limit: Annotated[int, typer.Option(min=1, max=10_000, help="Rows to show.")] = 100,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Dead rows, oldest first: events Kafka could never take.
+
+    Too large for their topic; each also has a notice in the topic's .dlq."""
+    from snaproom_gateway.events import commands
+
+    settings = settings_or_exit()
+    rows = _run_events(lambda: commands.outbox_dead(settings, limit))
+    if as_json:
+        _echo_json(rows)
+        return
+    if not rows:
+        typer.echo("no dead rows")
+        return
+    typer.echo(f"{'SEQ':>10} {'TOPIC':24} {'KEY':12} {'BYTES':>9} {'DEAD AT':25} ERROR")
+    for row in rows:
+        typer.echo(f"{row['seq']:>10} {row['topic']:24} {row['key'] or '-':12} "
+                   f"{row['size']:>9} {row['dead_at'][:25]:25} {row['error'] or ''}")
+
+
+@outbox_cli.command("requeue")
+def outbox_requeue(
+    seqs: Annotated[list[int] | None, typer.Argument(
+        help="Outbox seqs of dead rows (see `outbox dead`).", show_default=False)] = None,
+    all_dead: Annotated[bool, typer.Option("--all", help="Every dead row.")] = False,
+) -> None:
+    """Make dead rows pending again, for the relay to send.
+
+    Say after the topic's max.message.bytes was raised. A requeued event reaches its consumers
+    after the later events of its key. Rows over the gateway's 1,000,000-byte limit stay dead."""
+    from snaproom_gateway.events import commands
+
+    if bool(seqs) == all_dead:
+        raise typer.BadParameter("give the seqs of dead rows, or --all")
+    settings = settings_or_exit()
+    result = _run_events(lambda: commands.outbox_requeue(settings, None if all_dead else seqs))
+    typer.echo(f"requeued {len(result['requeued'])} rows"
+               + (f": {' '.join(map(str, result['requeued']))}" if result["requeued"] else ""))
+    if result["too_large"]:
+        typer.echo(f"left dead, over the size limit: {' '.join(map(str, result['too_large']))}",
+                   err=True)
+    if result["not_dead"]:
+        typer.echo(f"not dead rows (pending, sent or unknown): "
+                   f"{' '.join(map(str, result['not_dead']))}", err=True)
+    if not result["requeued"] and (seqs or result["too_large"]):
+        raise typer.Exit(1)
+
+
 users_cli = typer.Typer(help="Manage users (the first admin, ...).", no_args_is_help=True)
 cli.add_typer(users_cli, name="users")
 

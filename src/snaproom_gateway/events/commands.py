@@ -1,4 +1,4 @@
-"""The logic of the event commands of the CLI (topics, consume, replay, offsets).
+"""The logic of the event commands of the CLI (topics, consume, replay, offsets, outbox).
 
 Each opens what it needs (database engine, Kafka producer and admin), does its work within time
 bounds, and closes everything. Output: results on stdout, progress on stderr.
@@ -18,17 +18,20 @@ from typing import Any
 
 import orjson
 from aiokafka.errors import KafkaError
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from snaproom_gateway import gc_tuning
 from snaproom_gateway.events import handlers as registry
 from snaproom_gateway.events import offsets as group_offsets
+from snaproom_gateway.events import outbox
 from snaproom_gateway.events.consumer import KafkaGroupRunner, kafka_dead_letter
 from snaproom_gateway.events.dispatch import Dispatcher
 from snaproom_gateway.events.envelope import Envelope
 from snaproom_gateway.events.handlers import HandlerContext
 from snaproom_gateway.events.registry import import_handler_modules
 from snaproom_gateway.events.topics import describe_topics, ensure_topics
-from snaproom_gateway.infra import database
+from snaproom_gateway.infra import database, migrations
 from snaproom_gateway.infra.kafka import KafkaConnection
 from snaproom_gateway.settings import Settings
 
@@ -174,3 +177,41 @@ async def replay(settings: Settings, topics: list[str], group: str, *, target: s
     result = await consume(settings, topics, group, idle_timeout=idle_timeout, replay=rehandle,
                            until_caught_up=True)
     return result
+
+
+# --- outbox: the database only (works in zero-infra mode too) ---
+
+@contextlib.asynccontextmanager
+async def outbox_session(settings: Settings) -> AsyncIterator[AsyncSession]:
+    engine = database.create_engine(settings)
+    try:
+        if settings.migrate_on_start:
+            await migrations.upgrade(engine)
+        async with database.create_sessionmaker(engine)() as session:
+            yield session
+    except SQLAlchemyError as exc:
+        raise CommandError(f"database (DATABASE_URL): {type(exc).__name__}: "
+                           f"{str(exc).splitlines()[0]}") from None
+    finally:
+        await database.dispose(engine, 5.0)
+
+
+async def outbox_status(settings: Settings) -> dict[str, Any]:
+    async with outbox_session(settings) as session:
+        pending, oldest, dead = await outbox.pending_stats(session)
+    return {"pending": pending, "oldest_pending": oldest.isoformat() if oldest else None,
+            "dead": dead}
+
+
+async def outbox_dead(settings: Settings, limit: int) -> list[dict[str, Any]]:
+    async with outbox_session(settings) as session:
+        rows = await outbox.list_dead(session, limit)
+    return [{**row, "created_at": row["created_at"].isoformat() if row["created_at"] else None,
+             "dead_at": row["dead_at"].isoformat()} for row in rows]
+
+
+async def outbox_requeue(settings: Settings, seqs: list[int] | None) -> dict[str, Any]:
+    async with outbox_session(settings) as session, session.begin():
+        requeued, too_large = await outbox.requeue(session, seqs)
+    missing = sorted(set(seqs or []) - set(requeued) - set(too_large))
+    return {"requeued": requeued, "too_large": too_large, "not_dead": missing}

@@ -1,4 +1,5 @@
-"""Outbox queries: claim pending rows in per-key order, mark them sent, prune old ones.
+"""Outbox queries: claim pending rows in per-key order, mark them sent, prune old ones, list
+and requeue dead ones.
 
 On PostgreSQL several relays may run at once (one per gateway instance): rows are claimed with
 `FOR UPDATE SKIP LOCKED`, so no row is published twice in the normal case, and a relay drops from
@@ -15,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from snaproom_gateway.events.catalog import MAX_EVENT_BYTES
 from snaproom_gateway.events.models import OutboxEvent
 
 
@@ -107,6 +109,39 @@ async def mark_dead(session: AsyncSession, seqs: list[int], error: str) -> None:
                               .values(dead_at=datetime.now(UTC), last_error=error[:2000]))
 
 
+async def list_dead(session: AsyncSession, limit: int) -> list[dict]:
+    """The dead rows, oldest first: what they were and why Kafka could not take them."""
+    rows = (await session.execute(
+        select(OutboxEvent.seq, OutboxEvent.event_id, OutboxEvent.topic, OutboxEvent.key,
+               func.length(OutboxEvent.payload), OutboxEvent.created_at, OutboxEvent.dead_at,
+               OutboxEvent.last_error)
+        .where(OutboxEvent.dead_at.is_not(None)).order_by(OutboxEvent.seq).limit(limit))).all()
+    return [{"seq": seq, "event_id": event_id, "topic": topic, "key": key, "size": size,
+             "created_at": _aware(created), "dead_at": _aware(died), "error": error}
+            for seq, event_id, topic, key, size, created, died, error in rows]
+
+
+async def requeue(session: AsyncSession, seqs: list[int] | None) -> tuple[list[int], list[int]]:
+    """Make dead rows pending again (all of them when `seqs` is None), say after the topic's
+    max.message.bytes was raised. Rows over MAX_EVENT_BYTES stay dead: no topic takes them.
+    Returns (requeued seqs, seqs left dead as too large)."""
+    dead_rows = OutboxEvent.dead_at.is_not(None)
+    if seqs is not None:
+        dead_rows = dead_rows & OutboxEvent.seq.in_(seqs)
+    too_large = func.length(OutboxEvent.payload) > MAX_EVENT_BYTES
+    found = (await session.execute(select(OutboxEvent.seq, too_large).where(dead_rows)
+                                   .order_by(OutboxEvent.seq))).all()
+    ready = [seq for seq, large in found if not large]
+    if ready:
+        await session.execute(update(OutboxEvent).where(OutboxEvent.seq.in_(ready))
+                              .values(dead_at=None, last_error=None, attempts=0))
+    return ready, [seq for seq, large in found if large]
+
+
+def _aware(when: datetime | None) -> datetime | None:
+    return when.replace(tzinfo=UTC) if when is not None and when.tzinfo is None else when
+
+
 async def prune(session: AsyncSession, older_than: timedelta) -> int:
     """Delete rows sent before now - older_than; return how many."""
     cutoff = datetime.now(UTC) - older_than
@@ -123,6 +158,4 @@ async def pending_stats(session: AsyncSession) -> tuple[int, datetime | None, in
                func.count().filter(OutboxEvent.dead_at.is_not(None)))
         .where(OutboxEvent.sent_at.is_(None))
     )).one()
-    if oldest is not None and oldest.tzinfo is None:  # SQLite hands back naive UTC
-        oldest = oldest.replace(tzinfo=UTC)
-    return int(count), oldest, int(dead)
+    return int(count), _aware(oldest), int(dead)  # SQLite hands back naive UTC
