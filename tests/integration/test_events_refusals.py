@@ -94,3 +94,46 @@ async def test_a_row_refused_when_sent_alone_is_dead_lettered_and_later_rows_sti
     [notice] = [orjson.loads(r["value"]) for r in notices]
     assert notice["source"]["event_id"] == big_id and notice["source"]["size"] == 20_000
     assert renewed  # the refusal put the first producer's sequence numbers out of step
+
+
+async def test_a_topic_that_refuses_full_batches_gets_smaller_ones_and_every_row_goes_out(
+        clean_db):
+    """max.message.bytes 10,000: one producer batch of these rows (~100 KB) is refused, each row
+    (1.5 KB) alone is not. Without smaller batches the relay would send one probe row per
+    failure and backoff, so the failures would count about one per row."""
+    settings = clean_db
+    topic = f"it-batch-{uuid.uuid4().hex[:8]}"
+    await _create_topics(settings.kafka_brokers, topic)
+    engine = database.create_engine(settings)
+    sessionmaker = database.create_sessionmaker(engine)
+    kafka = KafkaConnection(settings)
+    await kafka.start()
+    ids = [str(uuid.uuid4()) for _ in range(60)]
+
+    async def sent() -> int:
+        async with sessionmaker() as session:
+            rows = (await session.execute(select(OutboxEvent.sent_at)
+                                          .where(OutboxEvent.topic == topic))).all()
+        return sum(at is not None for at, in rows)
+
+    try:
+        assert await kafka.wait_connected(30)
+        async with sessionmaker() as session, session.begin():
+            for event_id in ids:
+                session.add(OutboxEvent(event_id=event_id, topic=topic, key="k", attempts=0,
+                                        payload=orjson.dumps({"id": event_id, "pad": "p" * 1450})))
+        sink = KafkaSink(kafka, settings)
+        relay = OutboxRelay(engine, sessionmaker, settings, sink)
+        task = asyncio.create_task(relay.run())
+        try:
+            await wait_for(lambda: _is(sent(), len(ids)), 120)
+        finally:
+            relay.stop()
+            await asyncio.wait_for(task, 30)
+        records = await read_topic(settings.kafka_brokers, topic)
+    finally:
+        await kafka.close()
+        await engine.dispose()
+    assert [orjson.loads(r["value"])["id"] for r in records] == ids  # once each, in order
+    assert sink.batch_bytes[topic] < 50_000  # lowered, from the refused ~90 KB batch on
+    assert relay.failures <= 8  # one per halving (256 KiB -> under 10,000 bytes), not per row

@@ -4,6 +4,10 @@ Rows are grouped per partition (the default partitioner's choice for their key, 
 would make it) into producer batches handed over with `send_batch()`: far less Python work per
 message than one `send()` future each. Order per key holds: one key maps to one partition, its
 rows go in seq order, and the idempotent producer keeps order across its retries.
+
+A topic whose `max.message.bytes` is below a full producer batch (256 KiB) refuses full batches
+while it takes single rows: after such a refusal the sink halves the batches it builds for that
+topic, until they pass (or hold one row, which the relay then dead-letters if refused).
 """
 
 from __future__ import annotations
@@ -28,6 +32,8 @@ log = logging.getLogger(__name__)
 # Refusals of a record itself: sent alone and refused, the row can never be sent.
 _ROW_REFUSALS = (kafka_errors.MessageSizeTooLargeError, kafka_errors.RecordListTooLargeError,
                  kafka_errors.RecordTooLargeError, kafka_errors.CorruptRecordException)
+# A batch over the topic's max.message.bytes (its rows may pass in smaller batches).
+_BATCH_REFUSALS = (kafka_errors.MessageSizeTooLargeError, kafka_errors.RecordListTooLargeError)
 # Errors after which the producer's sequence numbers are out of step with the brokers'.
 _DESYNCED = (*_ROW_REFUSALS, kafka_errors.OutOfOrderSequenceNumber)
 
@@ -45,6 +51,8 @@ class KafkaSink:
         # Set after the brokers refused a batch for good: the next send first renews the
         # producer, whose sequence numbers are out of step (KafkaConnection.renew_producer).
         self._renew = False
+        # Topics that refused a batch as too large: the batch size (bytes) to keep below.
+        self.batch_bytes: dict[str, int] = {}
 
     async def ready(self) -> bool:
         if self.kafka.producer is None or self.kafka.admin is None:
@@ -77,11 +85,14 @@ class KafkaSink:
             return [exc] * len(rows)
         results: list[BaseException | None] = [None] * len(rows)
         sent: list[tuple[list[int], asyncio.Future]] = []
+        sizes: list[tuple[str, int]] = []  # (topic, bytes) of each batch in `sent`
         try:
             async with asyncio.timeout(self._bound):
                 plan = await self._plan(producer, rows)
                 for (topic, partition), indices in plan.items():
-                    for chunk, batch in self._batches(producer, rows, indices):
+                    for chunk, batch in self._batches(producer, rows, indices,
+                                                      self.batch_bytes.get(topic)):
+                        sizes.append((topic, batch.size()))
                         sent.append((chunk, await producer.send_batch(batch, topic,
                                                                       partition=partition)))
                 await asyncio.wait([future for _, future in sent])
@@ -91,10 +102,12 @@ class KafkaSink:
             for index in range(len(rows)):
                 if index not in queued:
                     results[index] = exc
-        for chunk, future in sent:
+        for (chunk, future), (topic, size) in zip(sent, sizes, strict=True):
             outcome = _outcome(future)
             for index in chunk:
                 results[index] = outcome
+            if isinstance(outcome, _BATCH_REFUSALS) and len(chunk) > 1:
+                self._smaller_batches(topic, size)
         if any(isinstance(error, _DESYNCED) for error in results):
             self._renew = True
         return results
@@ -114,14 +127,27 @@ class KafkaSink:
             plan.setdefault((row.topic, partition), []).append(index)
         return plan
 
+    def _smaller_batches(self, topic: str, refused: int) -> None:
+        limit = refused // 2
+        if limit < self.batch_bytes.get(topic, refused):
+            self.batch_bytes[topic] = limit
+            log.warning("kafka: %s refused a batch of %d bytes as too large (its "
+                        "max.message.bytes): batches to it are kept below %d bytes now",
+                        topic, refused, limit)
+
     @staticmethod
-    def _batches(producer: Any, rows: list[OutboxRow], indices: list[int]):
-        """Fill producer batches (max_batch_size each) with the rows, in order."""
+    def _batches(producer: Any, rows: list[OutboxRow], indices: list[int],
+                 limit: int | None = None):
+        """Fill producer batches (max_batch_size each, or below `limit` bytes) with the rows,
+        in order."""
         batch, chunk = producer.create_batch(), []
         for index in indices:
             row = rows[index]
             key = row.key.encode() if row.key is not None else None
-            if batch.append(key=key, value=row.payload, timestamp=None) is None:
+            # 64: a record's own header, over its key and value
+            over = limit is not None and chunk and \
+                batch.size() + len(row.payload) + len(key or b"") + 64 > limit
+            if over or batch.append(key=key, value=row.payload, timestamp=None) is None:
                 yield chunk, batch
                 batch, chunk = producer.create_batch(), []
                 batch.append(key=key, value=row.payload, timestamp=None)
