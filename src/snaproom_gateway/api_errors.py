@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from fastapi import FastAPI
 from pydantic import BaseModel
 
 
@@ -35,3 +36,24 @@ def error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
                                   "X-RateLimit-Reset")}
         answers[code] = answer
     return answers
+
+
+def document_unreadable_bodies(app: FastAPI) -> None:
+    """FastAPI answers 400 {"detail": "There was an error parsing the body"} to a body it cannot
+    decode (not UTF-8): the schema says so for every operation that takes a body."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = build()
+            for operations in schema.get("paths", {}).values():
+                for operation in operations.values():
+                    if "requestBody" in operation:
+                        operation["responses"].setdefault("400", {
+                            "description": "Bad request (a body that cannot be read)",
+                            "content": {"application/json": {
+                                "schema": ErrorDetail.model_json_schema()}}})
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

@@ -16,6 +16,7 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from snaproom_gateway import SERVICE_NAME, __version__, gc_tuning
+from snaproom_gateway.api_errors import document_unreadable_bodies
 from snaproom_gateway.audit.router import router as audit_router
 from snaproom_gateway.auth import janitor
 from snaproom_gateway.auth.router import router as auth_router
@@ -135,6 +136,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(presence_router)
     app.include_router(notifications_router)
     app.include_router(realtime_router)
+    document_unreadable_bodies(app)
     return app
 
 

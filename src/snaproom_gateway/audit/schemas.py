@@ -1,9 +1,10 @@
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
+
+from snaproom_gateway.types import UTCTime
 
 
 class AuditEntryOut(BaseModel):
@@ -14,5 +15,5 @@ class AuditEntryOut(BaseModel):
     user_id: int | None
     context: dict[str, Any]
     correlation_id: str | None
-    occurred_at: datetime
-    recorded_at: datetime
+    occurred_at: UTCTime
+    recorded_at: UTCTime

@@ -1,9 +1,10 @@
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from snaproom_gateway.types import UTCTime
 
 MAX_ID = 2**63 - 1
 
@@ -19,8 +20,8 @@ class ConnectionOut(BaseModel):
     requester_id: int
     addressee_id: int
     status: Literal["pending", "accepted", "rejected"]
-    created_at: datetime
-    responded_at: datetime | None = None
+    created_at: UTCTime
+    responded_at: UTCTime | None = None
 
 
 class Peer(BaseModel):

@@ -1,9 +1,10 @@
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+
+from snaproom_gateway.types import UTCTime
 
 MAX_ID = 2**63 - 1
 MAX_TEXT = 4000
@@ -33,7 +34,7 @@ class MessageOut(BaseModel):
     from_user_id: int
     to_user_id: int
     text: str
-    created_at: datetime
+    created_at: UTCTime
 
 
 class MessagePage(BaseModel):

@@ -1,17 +1,18 @@
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, Field
+
+from snaproom_gateway.types import UTCTime
 
 
 class NotificationOut(BaseModel):
     id: int
     kind: str = Field(description="connection.requested, connection.accepted, message.received")
     payload: dict[str, Any]
-    created_at: datetime
-    read_at: datetime | None = None
+    created_at: UTCTime
+    read_at: UTCTime | None = None
     read: bool
 
 

@@ -85,10 +85,6 @@ async def get_user(
 async def update_me(changes: UserUpdate, user: CurrentUser, request: Request,
                     session: SessionDep) -> UserPrivate:
     fields = changes.changes()
-    if not fields:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT,
-                            "Nothing to update: send at least one of "
-                            + ", ".join(UserUpdate.model_fields))
     row = await users_service.get(session, user.id)
     if row is None or row.status != users_service.ACTIVE:
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "Not authenticated",

@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    model_validator,
+)
+
+from snaproom_gateway.types import UTCTime
 
 USERNAME_PATTERN = r"^[A-Za-z0-9_]{3,32}$"
 
@@ -32,7 +40,7 @@ class UserPublic(BaseModel):
     last_name: str | None = None
     bio: str | None = None
     avatar_url: str | None = None
-    created_at: datetime
+    created_at: UTCTime
 
 
 class UserPrivate(UserPublic):
@@ -51,15 +59,23 @@ class UserPage(BaseModel):
 
 
 class UserUpdate(BaseModel):
-    """PATCH /api/users/me: only these fields; anything else (role, email) is a 422."""
+    """PATCH /api/users/me: only these fields, at least one; anything else (role, email) or
+    nothing is a 422."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"minProperties": 1})
 
     display_name: Name | None = None
     bio: Annotated[str, StringConstraints(max_length=2000)] | None = None
     avatar_url: AvatarUrl | None = None
     first_name: Name | None = None
     last_name: Name | None = None
+
+    @model_validator(mode="after")
+    def _not_empty(self) -> UserUpdate:
+        if not self.model_fields_set:
+            raise ValueError("Nothing to update: send at least one of "
+                             + ", ".join(type(self).model_fields))
+        return self
 
     def changes(self) -> dict[str, Any]:
         return self.model_dump(exclude_unset=True)
