@@ -31,6 +31,7 @@ from snaproom_gateway.infra import database, kafka, migrations, ratelimit, redis
 from snaproom_gateway.logging_setup import configure as configure_logging
 from snaproom_gateway.messages.router import router as messages_router
 from snaproom_gateway.notifications.router import router as notifications_router
+from snaproom_gateway.nul_guard import NulGuardMiddleware
 from snaproom_gateway.presence.router import router as presence_router
 from snaproom_gateway.realtime import runtime as realtime_runtime
 from snaproom_gateway.realtime.router import router as realtime_router
@@ -112,6 +113,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.add_middleware(NulGuardMiddleware)  # inside CORS: its 422 gets the CORS headers
     app.add_middleware(
         CORSMiddleware,
         allow_origins=settings.cors_origins,

@@ -215,3 +215,20 @@ async def test_admin_audit_on_postgresql_and_the_trail_is_append_only(settings):
             await session.rollback()
             with pytest.raises(DBAPIError, match="append-only"):
                 await session.execute(text("DELETE FROM audit_log"))
+
+
+async def test_nul_characters_are_a_422_not_a_database_error_on_postgresql(settings):
+    """PostgreSQL text cannot hold U+0000 (asyncpg raised 'invalid byte sequence', a 500)."""
+    name = unique("nul")
+    async with app_on_stack(settings, unique_ip()) as (_, client):
+        signup_answer = await client.post("/api/auth/signup", json={
+            "email": f"{name}@example.com", "username": name, "password": PASSWORD,
+            "first_name": "a\x00b"})
+        _, token = await signup(client, unique("nulpatch"))
+        patched = await client.patch("/api/users/me", headers=bearer(token),
+                                     json={"bio": "x\x00y"})
+        searched = await client.get("/api/users", params={"search": "a\x00"},
+                                    headers=bearer(token))
+        kept = await client.get("/api/auth/me", headers=bearer(token))
+    assert [signup_answer.status_code, patched.status_code, searched.status_code] == [422] * 3
+    assert kept.status_code == 200 and kept.json()["bio"] is None  # nothing was written
