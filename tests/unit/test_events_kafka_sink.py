@@ -19,7 +19,7 @@ class _StuckProducer:
         return {0}
 
     def create_batch(self):
-        return SimpleNamespace(count=0, append=self._append)
+        return SimpleNamespace(count=0, append=self._append, size=lambda: 2)
 
     def _append(self, **_: object):
         return object()
@@ -35,7 +35,7 @@ async def test_rows_the_producer_never_took_fail_and_are_not_counted_as_sent(emb
     embedded_settings.kafka_request_timeout_ms = 500
     producer = _StuckProducer()
     sink = KafkaSink(SimpleNamespace(producer=producer, admin=None), embedded_settings)
-    sink._batches = lambda producer, rows, indices: iter(
+    sink._batches = lambda producer, rows, indices, limit: iter(
         [([i], producer.create_batch()) for i in indices])
     rows = [OutboxRow(seq, f"e{seq}", "user-events", "1", b"{}") for seq in (1, 2)]
 

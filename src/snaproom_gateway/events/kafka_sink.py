@@ -92,9 +92,10 @@ class KafkaSink:
                 for (topic, partition), indices in plan.items():
                     for chunk, batch in self._batches(producer, rows, indices,
                                                       self.batch_bytes.get(topic)):
-                        sizes.append((topic, batch.size()))
-                        sent.append((chunk, await producer.send_batch(batch, topic,
-                                                                      partition=partition)))
+                        size = batch.size()
+                        future = await producer.send_batch(batch, topic, partition=partition)
+                        sent.append((chunk, future))
+                        sizes.append((topic, size))  # in step with `sent`: zipped below
                 await asyncio.wait([future for _, future in sent])
         except Exception as exc:  # metadata or enqueue failure, or the time bound: whatever was
             # not enqueued fails (the rest is settled below; still pending = PendingDelivery)
