@@ -353,10 +353,15 @@ class TaggedCache:
         deadline = time.monotonic() + self.lock_wait
         while time.monotonic() < deadline:
             await asyncio.sleep(self.lock_poll)
+            # The lock first, then the value: the fill stores its value and releases its lock
+            # in one script, so a lock seen free and then no value means it gave up. Read the
+            # other way round, a store between the two reads looked like giving up, and this
+            # instance computed the value a second time.
+            held = await self.redis.lock_held(key)  # type: ignore[union-attr]
             found = await self.redis.get(key)  # type: ignore[union-attr]
             if found is not None:
                 return found[0]
-            if not await self.redis.lock_held(key):  # type: ignore[union-attr]
+            if not held:
                 return None  # the other gave up (or failed): compute ourselves
         return None
 
