@@ -5,7 +5,11 @@ step), so the rows behind it still go out."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
 
 import orjson
 import pytest
@@ -38,35 +42,65 @@ async def _is(awaitable, expected) -> bool:
     return await awaitable == expected
 
 
+@dataclass
+class _Parts:
+    topic: str
+    engine: Any
+    sessionmaker: Any
+    kafka: KafkaConnection
+
+
+@contextlib.asynccontextmanager
+async def _limited_topic(settings, prefix: str) -> AsyncIterator[_Parts]:
+    """A new topic that takes records of at most 10,000 bytes, with the database and a
+    connected Kafka client; closed after."""
+    topic = f"{prefix}-{uuid.uuid4().hex[:8]}"
+    await _create_topics(settings.kafka_brokers, topic)
+    engine = database.create_engine(settings)
+    kafka = KafkaConnection(settings)
+    await kafka.start()
+    try:
+        assert await kafka.wait_connected(30)
+        yield _Parts(topic, engine, database.create_sessionmaker(engine), kafka)
+    finally:
+        await kafka.close()
+        await engine.dispose()
+
+
+@contextlib.asynccontextmanager
+async def _relay_running(parts: _Parts, settings) -> AsyncIterator[OutboxRelay]:
+    relay = OutboxRelay(parts.engine, parts.sessionmaker, settings,
+                        KafkaSink(parts.kafka, settings))
+    task = asyncio.create_task(relay.run())
+    try:
+        yield relay
+    finally:
+        relay.stop()
+        await asyncio.wait_for(task, 30)
+
+
 async def test_a_row_refused_when_sent_alone_is_dead_lettered_and_later_rows_still_go_out(
         clean_db):
     settings = clean_db
-    topic = f"it-refuse-{uuid.uuid4().hex[:8]}"
-    await _create_topics(settings.kafka_brokers, topic)
-    engine = database.create_engine(settings)
-    sessionmaker = database.create_sessionmaker(engine)
-    kafka = KafkaConnection(settings)
-    await kafka.start()
     big_id, small_ids = str(uuid.uuid4()), [str(uuid.uuid4()) for _ in range(4)]
+    async with _limited_topic(settings, "it-refuse") as parts:
+        topic = parts.topic
 
-    async def add(*rows: tuple[str, bytes]) -> None:
-        async with sessionmaker() as session, session.begin():
-            for event_id, payload in rows:
-                session.add(OutboxEvent(event_id=event_id, topic=topic, key="k", attempts=0,
-                                        payload=payload))
+        async def add(*rows: tuple[str, bytes]) -> None:
+            async with parts.sessionmaker() as session, session.begin():
+                for event_id, payload in rows:
+                    session.add(OutboxEvent(event_id=event_id, topic=topic, key="k",
+                                            attempts=0, payload=payload))
 
-    async def counts() -> tuple[int, int]:
-        async with sessionmaker() as session:
-            rows = (await session.execute(select(OutboxEvent.sent_at, OutboxEvent.dead_at)
-                                          .where(OutboxEvent.topic == topic))).all()
-        return sum(sent is not None for sent, _ in rows), sum(dead is not None for _, dead in rows)
+        async def counts() -> tuple[int, int]:
+            async with parts.sessionmaker() as session:
+                rows = (await session.execute(select(OutboxEvent.sent_at, OutboxEvent.dead_at)
+                                              .where(OutboxEvent.topic == topic))).all()
+            return (sum(sent is not None for sent, _ in rows),
+                    sum(dead is not None for _, dead in rows))
 
-    try:
-        assert await kafka.wait_connected(30)
-        first_producer = kafka.producer
-        relay = OutboxRelay(engine, sessionmaker, settings, KafkaSink(kafka, settings))
-        task = asyncio.create_task(relay.run())
-        try:
+        first_producer = parts.kafka.producer
+        async with _relay_running(parts, settings):
             # One row accepted first: the brokers now track this producer's sequence numbers
             # on the partition, so a skipped number is an error from then on.
             await add((small_ids[0], orjson.dumps({"id": small_ids[0]})))
@@ -75,18 +109,12 @@ async def test_a_row_refused_when_sent_alone_is_dead_lettered_and_later_rows_sti
             await add((big_id, b"b" * 20_000),
                       *((i, orjson.dumps({"id": i})) for i in small_ids[1:]))
             await wait_for(lambda: _is(counts(), (4, 1)), 60)
-        finally:
-            relay.stop()
-            await asyncio.wait_for(task, 30)
         records = await read_topic(settings.kafka_brokers, topic)
         notices = await read_topic(settings.kafka_brokers, f"{topic}.dlq")
-        async with sessionmaker() as session:
+        async with parts.sessionmaker() as session:
             big = (await session.execute(select(OutboxEvent)
                                          .where(OutboxEvent.event_id == big_id))).scalar_one()
-        renewed = kafka.producer is not first_producer
-    finally:
-        await kafka.close()
-        await engine.dispose()
+        renewed = parts.kafka.producer is not first_producer
     # The rows behind the refused one arrived once each, in order.
     assert [orjson.loads(r["value"])["id"] for r in records] == small_ids
     assert big.dead_at is not None and big.sent_at is None
@@ -102,38 +130,23 @@ async def test_a_topic_that_refuses_full_batches_gets_smaller_ones_and_every_row
     (1.5 KB) alone is not. Without smaller batches the relay would send one probe row per
     failure and backoff, so the failures would count about one per row."""
     settings = clean_db
-    topic = f"it-batch-{uuid.uuid4().hex[:8]}"
-    await _create_topics(settings.kafka_brokers, topic)
-    engine = database.create_engine(settings)
-    sessionmaker = database.create_sessionmaker(engine)
-    kafka = KafkaConnection(settings)
-    await kafka.start()
     ids = [str(uuid.uuid4()) for _ in range(60)]
+    async with _limited_topic(settings, "it-batch") as parts:
+        topic = parts.topic
 
-    async def sent() -> int:
-        async with sessionmaker() as session:
-            rows = (await session.execute(select(OutboxEvent.sent_at)
-                                          .where(OutboxEvent.topic == topic))).all()
-        return sum(at is not None for at, in rows)
+        async def sent() -> int:
+            async with parts.sessionmaker() as session:
+                rows = (await session.execute(select(OutboxEvent.sent_at)
+                                              .where(OutboxEvent.topic == topic))).all()
+            return sum(at is not None for at, in rows)
 
-    try:
-        assert await kafka.wait_connected(30)
-        async with sessionmaker() as session, session.begin():
+        async with parts.sessionmaker() as session, session.begin():
             for event_id in ids:
                 session.add(OutboxEvent(event_id=event_id, topic=topic, key="k", attempts=0,
                                         payload=orjson.dumps({"id": event_id, "pad": "p" * 1450})))
-        sink = KafkaSink(kafka, settings)
-        relay = OutboxRelay(engine, sessionmaker, settings, sink)
-        task = asyncio.create_task(relay.run())
-        try:
+        async with _relay_running(parts, settings) as relay:
             await wait_for(lambda: _is(sent(), len(ids)), 120)
-        finally:
-            relay.stop()
-            await asyncio.wait_for(task, 30)
         records = await read_topic(settings.kafka_brokers, topic)
-    finally:
-        await kafka.close()
-        await engine.dispose()
     assert [orjson.loads(r["value"])["id"] for r in records] == ids  # once each, in order
-    assert sink.batch_bytes[topic] < 50_000  # lowered, from the refused ~90 KB batch on
+    assert relay.sink.batch_bytes[topic] < 50_000  # lowered, from the refused ~90 KB batch on
     assert relay.failures <= 8  # one per halving (256 KiB -> under 10,000 bytes), not per row
