@@ -272,6 +272,10 @@ def offsets_reset(
     result = _run_events(lambda: commands.offsets_reset(settings, group, topic, target, when))
     for row in result["partitions"]:
         typer.echo(f"{result['group']} {row['topic']}[{row['partition']}] -> {row['offset']}")
+
+
+# --- outbox: pending and dead rows (logic in events/commands.py; the database only) ---
+
 outbox_cli = typer.Typer(
     help="The transactional outbox: rows waiting for Kafka, and dead rows Kafka refused.",
     no_args_is_help=True)

@@ -11,10 +11,10 @@ BigIntPK = BigInteger().with_variant(Integer(), "sqlite")
 UTCDateTime = DateTime(timezone=True)
 
 
-def _utc(value: datetime) -> datetime:
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
+def as_utc(value: datetime | None) -> datetime | None:
+    """A naive time (as SQLite hands UTCDateTime columns back) is the UTC it was stored as."""
+    return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
 
 
-# A time in an API answer. SQLite hands UTCDateTime columns back naive; RFC 3339 (the schema's
-# date-time) needs the offset, so a naive value is taken as the UTC it is.
-UTCTime = Annotated[datetime, AfterValidator(_utc)]
+# A time in an API answer: RFC 3339 (the schema's date-time) needs the offset.
+UTCTime = Annotated[datetime, AfterValidator(as_utc)]

@@ -146,7 +146,7 @@ class KafkaSink:
             row = rows[index]
             key = row.key.encode() if row.key is not None else None
             # 64: a record's own header, over its key and value
-            over = limit is not None and chunk and \
+            over = limit is not None and bool(chunk) and \
                 batch.size() + len(row.payload) + len(key or b"") + 64 > limit
             if over or batch.append(key=key, value=row.payload, timestamp=None) is None:
                 yield chunk, batch

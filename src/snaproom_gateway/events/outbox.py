@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from snaproom_gateway.events.catalog import MAX_EVENT_BYTES
 from snaproom_gateway.events.models import OutboxEvent
+from snaproom_gateway.types import as_utc
 
 
 @dataclass(frozen=True)
@@ -117,7 +118,7 @@ async def list_dead(session: AsyncSession, limit: int) -> list[dict]:
                OutboxEvent.last_error)
         .where(OutboxEvent.dead_at.is_not(None)).order_by(OutboxEvent.seq).limit(limit))).all()
     return [{"seq": seq, "event_id": event_id, "topic": topic, "key": key, "size": size,
-             "created_at": _aware(created), "dead_at": _aware(died), "error": error}
+             "created_at": as_utc(created), "dead_at": as_utc(died), "error": error}
             for seq, event_id, topic, key, size, created, died, error in rows]
 
 
@@ -138,10 +139,6 @@ async def requeue(session: AsyncSession, seqs: list[int] | None) -> tuple[list[i
     return ready, [seq for seq, large in found if large]
 
 
-def _aware(when: datetime | None) -> datetime | None:
-    return when.replace(tzinfo=UTC) if when is not None and when.tzinfo is None else when
-
-
 async def prune(session: AsyncSession, older_than: timedelta) -> int:
     """Delete rows sent before now - older_than; return how many."""
     cutoff = datetime.now(UTC) - older_than
@@ -158,4 +155,4 @@ async def pending_stats(session: AsyncSession) -> tuple[int, datetime | None, in
                func.count().filter(OutboxEvent.dead_at.is_not(None)))
         .where(OutboxEvent.sent_at.is_(None))
     )).one()
-    return int(count), _aware(oldest), int(dead)  # SQLite hands back naive UTC
+    return int(count), as_utc(oldest), int(dead)
