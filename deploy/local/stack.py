@@ -319,15 +319,13 @@ def _ensure_pg_os_user() -> tuple[int, int] | None:
     return pw.pw_uid, pw.pw_gid
 
 
-def _check_traversable(path: Path, uid: int) -> None:
+def _traversable(path: Path, uid: int) -> bool:
+    """Whether user `uid` can enter `path` (every directory on the way has o+x or is its)."""
     for p in [path, *path.parents]:
         st = p.stat()
         if st.st_uid != uid and not st.st_mode & 0o001:
-            raise StackError(
-                f"PostgreSQL runs as user {PG_OS_USER!r}, which cannot enter {p} "
-                f"(mode {oct(st.st_mode & 0o777)}); "
-                f"set SNAPROOM_STACK_DIR to a directory under a world-traversable path "
-                f"(e.g. /tmp/...)")
+            return False
+    return True
 
 
 def _apply_overrides(template: str, overrides: list[tuple[str, str]], sep: str = " ") -> str:
@@ -387,8 +385,6 @@ class Stack:
                 raise StackError(f"{n}: port {self.ports[n]} is in use by a process "
                                  f"this stack did not start; "
                                  f"stop it or set SNAPROOM_STACK_PORT_OFFSET")
-        if "postgres" in to_start and (user := _ensure_pg_os_user()):
-            _check_traversable(self.state_dir, user[0])  # before anything is started
         if any(n in KAFKAS for n in to_start):
             fetch_kafka_libs(self.verbose)
         t0 = time.monotonic()
@@ -501,10 +497,11 @@ class Stack:
         return rows
 
     def reset(self) -> None:
-        """Stop everything, then delete the state dir."""
+        """Stop everything, then delete the state dir (and PostgreSQL's data kept outside it)."""
         self.down()
         if self.state_dir.exists():
             shutil.rmtree(self.state_dir)
+        shutil.rmtree(self._pg_outside_dir(), ignore_errors=True)
 
     # ---------------------------------------------------------------- internals
 
@@ -649,19 +646,18 @@ class Stack:
             raise StackError("PostgreSQL server binaries not found: "
                              "run `python3 deploy/local/stack.py install`")
         d = self.state_dir / "postgres"
-        data = d / "data"
         d.mkdir(parents=True, exist_ok=True)
         user = _ensure_pg_os_user()
+        data = self._pg_data_dir(user)
         if user:
-            _check_traversable(self.state_dir, user[0])
             os.chown(d, *user)
         log = d / "postgres.log"
         if user and log.exists():
             os.chown(log, *user)
-        if not (d / "initialized").exists():
+        if not ((d / "initialized").exists() and (data / "PG_VERSION").exists()):
             if data.exists():
                 shutil.rmtree(data)
-            pwfile = d / "pwfile"
+            pwfile = data.parent / "pwfile"  # read by initdb as PostgreSQL's user
             pwfile.write_text(PG_PASSWORD + "\n")
             if user:
                 os.chown(pwfile, *user)
@@ -691,6 +687,24 @@ class Stack:
         self._spawn("postgres",
                     [str(pg_bin / "postgres"), "-D", str(data), "-p", str(self.ports["postgres"])],
                     log, d, user=user)
+
+    def _pg_outside_dir(self) -> Path:
+        return Path("/var/tmp") / ("snaproom-pg-" + uuid.uuid5(uuid.NAMESPACE_URL,
+                                                                str(self.state_dir)).hex[:12])
+
+    def _pg_data_dir(self, user: tuple[int, int] | None) -> Path:
+        """<state>/postgres/data; but when PostgreSQL's OS user cannot enter the state dir (a
+        checkout in a 0700 directory such as `mktemp -d`, run as root), a directory of its own
+        under /var/tmp, named for the state dir. Logs and pid stay in the state dir (root
+        opens them)."""
+        if user is None or _traversable(self.state_dir, user[0]):
+            return self.state_dir / "postgres" / "data"
+        outside = self._pg_outside_dir()
+        outside.mkdir(mode=0o700, exist_ok=True)
+        os.chown(outside, *user)
+        self._log(f"  postgres: {self.state_dir} is closed to user {PG_OS_USER!r}; "
+                  f"its data lives in {outside}")
+        return outside / "data"
 
     # -- redis
 
