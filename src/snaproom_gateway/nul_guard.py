@@ -29,7 +29,8 @@ def _carries_nul(data: bytes) -> bool:
 
 
 class NulGuardMiddleware:
-    """Pure ASGI: checks the path, the query string and the body (read once, then replayed)."""
+    """Pure ASGI: checks the query string, the (decoded) path and the body (read once, then
+    replayed)."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -38,9 +39,12 @@ class NulGuardMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        target = scope.get("raw_path", b"") + b"?" + scope.get("query_string", b"")
-        if b"%00" in target or "\x00" in scope["path"] or b"\x00" in target:
-            await _refuse(send, "query" if b"%00" in scope.get("query_string", b"") else "path")
+        query = scope.get("query_string", b"")
+        if b"%00" in query or b"\x00" in query:
+            await _refuse(send, "query")
+            return
+        if "\x00" in scope["path"]:  # the decoded path: a %00 in it is a NUL here
+            await _refuse(send, "path")
             return
         if scope["method"] in ("GET", "HEAD", "DELETE", "OPTIONS"):
             await self.app(scope, receive, send)
