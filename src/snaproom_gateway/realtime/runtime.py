@@ -33,7 +33,8 @@ async def start(state: Any, settings: Settings, stack: AsyncExitStack) -> None:
         state.redis, settings.recent_messages_ttl, timeout, settings.recent_messages_limit,
         breaker)
     state.realtime_hub = LocalHub()
-    state.realtime_bus = create_realtime_bus(state.redis, timeout, breaker)
+    state.realtime_bus = create_realtime_bus(state.redis, timeout, breaker,
+                                             settings.realtime_push_concurrency)
     await state.realtime_bus.start(lambda user_ids, payload: on_push(state, user_ids, payload))
     stack.push_async_callback(state.realtime_bus.close)
 
