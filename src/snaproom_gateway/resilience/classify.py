@@ -70,6 +70,23 @@ def is_pool_exhausted(exc: BaseException) -> bool:
     return False
 
 
+# SQLSTATEs of a schema the code does not match: undefined table, column, function, object.
+_SCHEMA_SQLSTATES = ("42P01", "42703", "42883", "42704")
+
+
+def is_schema_error(exc: BaseException) -> bool:
+    """True when PostgreSQL says a table or column the code uses does not exist: the database
+    is not migrated (or behind the code), which is a 503 naming `migrate`, never a 500."""
+    if not isinstance(exc, sa_errors.ProgrammingError):
+        return False
+    orig = exc.orig
+    for candidate in (orig, getattr(orig, "__cause__", None)):
+        sqlstate = getattr(candidate, "sqlstate", None) or getattr(candidate, "pgcode", None)
+        if sqlstate in _SCHEMA_SQLSTATES:
+            return True
+    return False
+
+
 def is_infrastructure_error(exc: BaseException) -> bool:
     """True when `exc` says the server is unreachable, overloaded or failing over."""
     if isinstance(exc, asyncio.CancelledError):

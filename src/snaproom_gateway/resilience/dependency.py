@@ -27,6 +27,7 @@ from snaproom_gateway.resilience.classify import (
     PoolBusy,
     is_infrastructure_error,
     is_pool_exhausted,
+    is_schema_error,
 )
 from snaproom_gateway.resilience.registry import BreakerRegistry
 
@@ -140,6 +141,9 @@ async def _require_database(request: Request) -> AsyncIterator[Any]:
     statement_timeout, pool timeout), so no asyncio timeout spans the handler here.
     """
     breaker = breakers(request)["database"]
+    guard = getattr(request.app.state, "schema_guard", None)
+    if guard is not None and (behind := await guard.current_or_detail()) is not None:
+        raise DependencyUnavailable("database", 5, behind)
     gate = getattr(request.app.state, "database_gate", None)
     if gate is None:
         async with _database_session(request, breaker) as session:
@@ -171,6 +175,9 @@ async def _database_session(request: Request, breaker: Any) -> AsyncIterator[Any
         breaker.record(exc, probe)
         if is_pool_exhausted(exc):  # the pool's checkout timed out: load, counted as busy
             raise DependencyUnavailable.busy("database") from exc
+        guard = getattr(request.app.state, "schema_guard", None)
+        if guard is not None and is_schema_error(exc):  # not migrated: 503 naming `migrate`
+            raise DependencyUnavailable("database", 5, guard.mismatch_seen()) from exc
         if is_infrastructure_error(exc):
             raise DependencyUnavailable(
                 "database", breaker.retry_after() or breaker.config.reset_timeout
