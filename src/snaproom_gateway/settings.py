@@ -71,9 +71,10 @@ class Settings(BaseSettings):
     db_ping_after_idle: float = Field(5.0, ge=0, le=3600)
     # SQLite has no server: the embedded mode migrates its file on start.
     db_migrate_on_start: bool | None = None
-    # Requests that use the database run this many at a time (0: DB_POOL_SIZE + DB_MAX_OVERFLOW);
-    # the rest wait in line up to DB_REQUEST_QUEUE_TIMEOUT, then get 503 "busy" (back-pressure,
-    # never counted by the breaker).
+    # Requests that use the database run this many at a time (0: the pool less what the relay
+    # and the consumer batches may hold, so admitted requests do not wait in the pool); the rest
+    # wait in line up to DB_REQUEST_QUEUE_TIMEOUT, then get 503 "busy" (back-pressure, never
+    # counted by the breaker).
     db_max_concurrent_requests: int = Field(0, ge=0, le=10_000)
     db_request_queue_timeout: float = Field(5.0, gt=0, le=120)
 
@@ -205,6 +206,10 @@ class Settings(BaseSettings):
     )
     # The limiter fails open after this bound: a slow Redis must not slow down logins.
     rate_limit_timeout: float = Field(0.25, gt=0, le=5)
+    # Limiter checks in flight at once; more wait up to RATE_LIMIT_QUEUE_TIMEOUT for a turn
+    # (outside RATE_LIMIT_TIMEOUT: waiting is load, and failing open on it over-admits), then 503.
+    rate_limit_max_in_flight: int = Field(16, ge=1, le=1000)
+    rate_limit_queue_timeout: float = Field(2.0, gt=0, le=60)
     # Deletion saga: attempts of the purge steps before the account is restored.
     user_deletion_max_attempts: int = Field(5, ge=1, le=50)
     user_deletion_retry_delay: float = Field(0.5, ge=0, le=60)
@@ -317,7 +322,8 @@ class Settings(BaseSettings):
 
     @property
     def database_request_limit(self) -> int:
-        return self.db_max_concurrent_requests or self.db_pool_size + self.db_max_overflow
+        pool = self.db_pool_size + self.db_max_overflow
+        return self.db_max_concurrent_requests or max(1, pool - self.handler_concurrency - 1)
 
     @property
     def handler_concurrency(self) -> int:
