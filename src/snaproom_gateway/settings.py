@@ -221,6 +221,12 @@ class Settings(BaseSettings):
     recent_messages_ttl: int = Field(3600, ge=10, le=7 * 24 * 3600)
     # Bound of each presence / recent-messages / realtime Redis call.
     realtime_redis_timeout: float = Field(1.0, gt=0, le=10)
+    # Per WebSocket: a client frame over WS_MAX_FRAME_BYTES gets an error (413) and is dropped;
+    # frames beyond WS_MESSAGE_RATE a second (bursts of WS_MESSAGE_BURST) get an error (429), and
+    # a client that keeps sending past that is closed with 1008 (policy violation).
+    ws_max_frame_bytes: int = Field(16_384, ge=256, le=1_048_576)
+    ws_message_rate: float = Field(20.0, gt=0, le=10_000)
+    ws_message_burst: int = Field(40, ge=1, le=100_000)
     # Realtime pushes published to Redis at once; more wait their turn (a drained backlog pushes
     # thousands at once, which emptied the Redis pool).
     realtime_push_concurrency: int = Field(16, ge=1, le=1000)
