@@ -204,12 +204,12 @@ class Settings(BaseSettings):
     rate_limit_strategy: Literal["moving-window", "sliding-window-counter", "fixed-window"] = (
         "moving-window"
     )
-    # The limiter fails open after this bound: a slow Redis must not slow down logins.
-    rate_limit_timeout: float = Field(0.25, gt=0, le=5)
     # Limiter checks in flight at once; more wait up to RATE_LIMIT_QUEUE_TIMEOUT for a turn
     # (outside RATE_LIMIT_TIMEOUT: waiting is load, and failing open on it over-admits), then 503.
     rate_limit_max_in_flight: int = Field(16, ge=1, le=1000)
     rate_limit_queue_timeout: float = Field(2.0, gt=0, le=60)
+    # The limiter fails open after this bound: a slow Redis must not slow down logins.
+    rate_limit_timeout: float = Field(0.25, gt=0, le=5)
     # Deletion saga: attempts of the purge steps before the account is restored.
     user_deletion_max_attempts: int = Field(5, ge=1, le=50)
     user_deletion_retry_delay: float = Field(0.5, ge=0, le=60)
