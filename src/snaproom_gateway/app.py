@@ -29,7 +29,7 @@ from snaproom_gateway.connections.router import router as connections_router
 from snaproom_gateway.events import runtime as events_runtime
 from snaproom_gateway.events.admin_router import router as events_admin_router
 from snaproom_gateway.health.router import router as health_router
-from snaproom_gateway.infra import database, kafka, migrations, ratelimit, redis
+from snaproom_gateway.infra import database, kafka, migrations, ratelimit, redis, schema_guard
 from snaproom_gateway.logging_setup import configure as configure_logging
 from snaproom_gateway.messages import cached_answers as messages_answers
 from snaproom_gateway.messages.router import router as messages_router
@@ -61,6 +61,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         state.sessionmaker = database.create_sessionmaker(state.engine)
         if settings.migrate_on_start:
             await migrations.upgrade(state.engine)
+        # An unmigrated or behind schema: one line now, 503s naming `migrate` until it is done.
+        state.schema_guard = await schema_guard.start(state.engine, settings.health_probe_timeout)
 
         state.redis = redis.create_clients(settings) if settings.redis_configured else None
         if state.redis is not None:

@@ -13,7 +13,8 @@ from typing import Literal
 from fastapi import HTTPException, Request, Response, status
 
 from snaproom_gateway.auth.dependencies import CurrentUser
-from snaproom_gateway.infra.ratelimit import Decision, RequestLimiter
+from snaproom_gateway.infra.ratelimit import Decision, LimiterBusy, RequestLimiter
+from snaproom_gateway.resilience.dependency import DependencyUnavailable
 
 
 def _headers(decision: Decision) -> dict[str, str]:
@@ -30,7 +31,10 @@ async def _apply(request: Request, response: Response, name: str, identity: str)
     if limiter is None or not settings.rate_limit_enabled:
         return
     spec = getattr(settings, f"rate_limit_{name}")
-    decision = await limiter.hit(spec, name, identity)
+    try:
+        decision = await limiter.hit(spec, name, identity)
+    except LimiterBusy:  # load: refused with 503 and Retry-After, never admitted unchecked
+        raise DependencyUnavailable.busy("rate limiter") from None
     if decision is None:  # failed open
         return
     headers = _headers(decision)

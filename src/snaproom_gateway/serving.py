@@ -24,6 +24,8 @@ def run(settings: Settings, app: Any = "snaproom_gateway.app:app", *, host: str 
         port: int | None = None, workers: int | None = None, **overrides: Any) -> None:
     import uvicorn
 
+    from snaproom_gateway.realtime.ws_protocol import GoingAwayWebSocketProtocol
+
     options: dict[str, Any] = {
         "host": host or settings.host,
         "port": port or settings.port,
@@ -33,7 +35,23 @@ def run(settings: Settings, app: Any = "snaproom_gateway.app:app", *, host: str 
         "log_level": settings.log_level,
         "access_log": settings.access_log,
         "proxy_headers": True,
+        "ws": GoingAwayWebSocketProtocol,  # open sockets get 1001 on SIGTERM, not 1012
         # Lifespan shutdown drains consumers and the outbox relay within this bound.
         "timeout_graceful_shutdown": int(settings.shutdown_timeout),
     }
+    _exit_zero_after_drain()
     uvicorn.run(app, **(options | overrides))
+
+
+def _exit_zero_after_drain() -> None:
+    """uvicorn drains on SIGTERM, then raises the signal again under the handler it found: with
+    the default one a drained instance would die with -15. A finished drain is a clean exit."""
+    import signal
+    import threading
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _drained)
+
+
+def _drained(_signum: int, _frame: object) -> None:
+    raise SystemExit(0)

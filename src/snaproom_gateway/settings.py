@@ -71,6 +71,12 @@ class Settings(BaseSettings):
     db_ping_after_idle: float = Field(5.0, ge=0, le=3600)
     # SQLite has no server: the embedded mode migrates its file on start.
     db_migrate_on_start: bool | None = None
+    # Requests that use the database run this many at a time (0: the pool less what the relay
+    # and the consumer batches may hold, so admitted requests do not wait in the pool); the rest
+    # wait in line up to DB_REQUEST_QUEUE_TIMEOUT, then get 503 "busy" (back-pressure, never
+    # counted by the breaker).
+    db_max_concurrent_requests: int = Field(0, ge=0, le=10_000)
+    db_request_queue_timeout: float = Field(5.0, gt=0, le=120)
 
     # Redis: standalone (REDIS_URL or REDIS_HOST/PORT) or Sentinel (REDIS_SENTINELS).
     cache_driver: Literal["memory", "redis"] | None = None
@@ -85,6 +91,9 @@ class Settings(BaseSettings):
     redis_socket_timeout: float = Field(1.0, gt=0, le=30)
     redis_connect_timeout: float = Field(1.0, gt=0, le=30)
     redis_max_connections: int = Field(64, ge=1, le=10_000)
+    # With all REDIS_MAX_CONNECTIONS in use a call waits this long for one (Sentinel mode), then
+    # fails as busy (load, not an outage: no breaker counts it). Below BREAKER_TIMEOUT_REDIS.
+    redis_pool_timeout: float = Field(0.25, gt=0, le=30)
     redis_replica_reads: bool = True
 
     # Kafka: no brokers means the in-process event bus.
@@ -123,6 +132,9 @@ class Settings(BaseSettings):
     # rebalance and stop): a commit is a replicated write on the brokers, and awaiting one per
     # batch delayed the next batch. A crash redelivers at most this much, de-duplicated.
     events_commit_interval: float = Field(0.5, ge=0, le=60)
+    # Consumer groups handling a batch at once (each holds a database connection while it does);
+    # 0: half the pool, at most 4, so a backlog never takes the connections requests need.
+    events_handler_concurrency: int = Field(0, ge=0, le=1000)
     # Create the topics of DESIGN.md on start (broker auto-creation is off in production).
     kafka_ensure_topics: bool = True
 
@@ -192,6 +204,10 @@ class Settings(BaseSettings):
     rate_limit_strategy: Literal["moving-window", "sliding-window-counter", "fixed-window"] = (
         "moving-window"
     )
+    # Limiter checks in flight at once; more wait up to RATE_LIMIT_QUEUE_TIMEOUT for a turn
+    # (outside RATE_LIMIT_TIMEOUT: waiting is load, and failing open on it over-admits), then 503.
+    rate_limit_max_in_flight: int = Field(16, ge=1, le=1000)
+    rate_limit_queue_timeout: float = Field(2.0, gt=0, le=60)
     # The limiter fails open after this bound: a slow Redis must not slow down logins.
     rate_limit_timeout: float = Field(0.25, gt=0, le=5)
     # Profile views are counted in process and written in batches: this often, or as soon as
@@ -209,6 +225,15 @@ class Settings(BaseSettings):
     recent_messages_ttl: int = Field(3600, ge=10, le=7 * 24 * 3600)
     # Bound of each presence / recent-messages / realtime Redis call.
     realtime_redis_timeout: float = Field(1.0, gt=0, le=10)
+    # Per WebSocket: a client frame over WS_MAX_FRAME_BYTES gets an error (413) and is dropped;
+    # frames beyond WS_MESSAGE_RATE a second (bursts of WS_MESSAGE_BURST) get an error (429), and
+    # a client that keeps sending past that is closed with 1008 (policy violation).
+    ws_max_frame_bytes: int = Field(16_384, ge=256, le=1_048_576)
+    ws_message_rate: float = Field(20.0, gt=0, le=10_000)
+    ws_message_burst: int = Field(40, ge=1, le=100_000)
+    # Realtime pushes published to Redis at once; more wait their turn (a drained backlog pushes
+    # thousands at once, which emptied the Redis pool).
+    realtime_push_concurrency: int = Field(16, ge=1, le=1000)
 
     _split = field_validator("cors_origins", "redis_sentinels", "kafka_brokers",
                              "events_handler_modules", mode="before")(
@@ -304,6 +329,16 @@ class Settings(BaseSettings):
         if self.session_cookie_secure is not None:
             return self.session_cookie_secure
         return self.app_env not in DEV_ENVS
+
+    @property
+    def database_request_limit(self) -> int:
+        pool = self.db_pool_size + self.db_max_overflow
+        return self.db_max_concurrent_requests or max(1, pool - self.handler_concurrency - 1)
+
+    @property
+    def handler_concurrency(self) -> int:
+        pool = self.db_pool_size + self.db_max_overflow
+        return self.events_handler_concurrency or max(1, min(4, pool // 2))
 
     @property
     def migrate_on_start(self) -> bool:

@@ -6,7 +6,12 @@ import redis.exceptions as redis_errors
 from aiokafka import errors as kafka_errors
 from sqlalchemy import exc as sa_errors
 
-from snaproom_gateway.resilience.classify import describe, is_infrastructure_error
+from snaproom_gateway.resilience.classify import (
+    PoolBusy,
+    describe,
+    is_infrastructure_error,
+    is_pool_exhausted,
+)
 
 
 class DriverError(Exception):
@@ -25,7 +30,6 @@ def sa_error(kind, sqlstate: str, invalidated: bool = False):
     ConnectionRefusedError(111, "Connection refused"),
     TimeoutError(),
     OSError(113, "No route to host"),
-    sa_errors.TimeoutError("QueuePool limit reached"),
     sa_error(sa_errors.OperationalError, "57P01"),  # admin_shutdown
     sa_error(sa_errors.OperationalError, "08006"),  # connection_failure
     sa_error(sa_errors.DBAPIError, "XX000", invalidated=True),
@@ -80,3 +84,24 @@ def test_describe_is_one_short_line():
     text = describe(ConnectionRefusedError(111, "refused\nsecond line" + "x" * 500))
     assert "\n" not in text and len(text) <= 200
     assert text.startswith("ConnectionRefusedError")
+
+
+def _wrapped(exc: BaseException) -> BaseException:
+    outer = RuntimeError("wrapped")
+    outer.__cause__ = exc
+    return outer
+
+
+@pytest.mark.parametrize("exc", [
+    sa_errors.TimeoutError("QueuePool limit of size 10 overflow 10 reached"),
+    redis_errors.MaxConnectionsError("Too many connections"),
+    PoolBusy("database"),
+    _wrapped(redis_errors.MaxConnectionsError("Too many connections")),
+])
+def test_pool_exhaustion_is_load_not_an_outage(exc):
+    assert is_pool_exhausted(exc)
+    assert not is_infrastructure_error(exc)
+
+
+def test_a_refused_connection_is_not_pool_exhaustion():
+    assert not is_pool_exhausted(redis_errors.ConnectionError("Error 111 connecting"))

@@ -85,7 +85,7 @@ async def test_the_in_memory_limiter_reports_healthy(domain_settings):
     async with running_app(domain_settings) as (_, client):
         limiter = (await client.get("/api/health/full")).json()["components"]["rate_limiter"]
     assert limiter == {"status": "healthy", "backend": "memory", "strategy": "moving-window",
-                       "enabled": True, "failing_open": False, "failed_open_requests": 0,
+                       "enabled": True, "failing_open": False, "failed_open_requests": 0, "busy_requests": 0,
                        "last_error": None}
 
 

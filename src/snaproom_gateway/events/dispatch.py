@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from snaproom_gateway.events import handlers as registry
@@ -28,12 +29,15 @@ from snaproom_gateway.events import processed
 from snaproom_gateway.events.catalog import validate_data
 from snaproom_gateway.events.envelope import Envelope
 from snaproom_gateway.events.handlers import Handler, HandlerContext
+from snaproom_gateway.resilience.classify import is_pool_exhausted
 from snaproom_gateway.settings import Settings
 
 log = logging.getLogger(__name__)
 
 # Errors that say "the database is away", not "this event is bad".
-_UNAVAILABLE = (OperationalError, InterfaceError, ConnectionError, OSError, TimeoutError)
+# A pool checkout that timed out (PoolTimeout) is load, not a bad event: the same back-off.
+_UNAVAILABLE = (OperationalError, InterfaceError, ConnectionError, OSError, TimeoutError,
+                PoolTimeout)
 
 
 class DispatchUnavailable(Exception):
@@ -61,8 +65,22 @@ class _HandlerFailed(Exception):
         self.error = error
 
 
+def _handler_slots(state: Any, settings: Settings) -> asyncio.Semaphore:
+    """The process's one semaphore for handler batches, shared by every group's dispatcher."""
+    slots = getattr(state, "handler_slots", None)
+    if slots is None:
+        slots = asyncio.Semaphore(settings.handler_concurrency)
+        try:
+            state.handler_slots = slots
+        except AttributeError:  # a state that takes no attributes: this dispatcher's own
+            pass
+    return slots
+
+
 def _is_unavailable(exc: BaseException) -> bool:
     if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return True
+    if is_pool_exhausted(exc):  # load: back off and redeliver, never dead-letter for it
         return True
     return isinstance(exc, _UNAVAILABLE)
 
@@ -85,6 +103,7 @@ class Dispatcher:
         self.handled = 0
         self.skipped = 0
         self.dead_lettered = 0
+        self._slots = _handler_slots(state, settings)
 
     def _handlers(self, event: str) -> list[tuple[str, Handler]]:
         regs = registry.handlers_for(self.group, event)
@@ -159,7 +178,14 @@ class Dispatcher:
         await self._dead_letter(delivery, f"handler failed {attempts} times: {error}")
 
     async def _run(self, batch: list[Delivery]) -> None:
-        """One transaction: record the ids, run the handlers, commit. Rolls back on any error."""
+        """One transaction: record the ids, run the handlers, commit. Rolls back on any error.
+
+        At most EVENTS_HANDLER_CONCURRENCY groups do this at once in the process: each holds a
+        pooled connection meanwhile, and a backlog must leave connections for requests."""
+        async with self._slots:
+            await self._run_batch(batch)
+
+    async def _run_batch(self, batch: list[Delivery]) -> None:
         envelopes = [d.envelope for d in batch if d.envelope is not None]
         if self.broadcast:
             ctx = self._context(None)

@@ -77,13 +77,22 @@ class EventsRuntime:
 
     async def start(self) -> None:
         self.tasks.append(asyncio.create_task(
-            supervise("outbox relay", self.relay.run, lambda: self._stopping),
+            supervise("outbox relay", lambda: self._when_schema_current(self.relay.run),
+                      lambda: self._stopping),
             name="outbox-relay"))
         for runner in self.runners:
             self.tasks.append(asyncio.create_task(
                 supervise(f"consumer {runner.group_id or runner.dispatcher.group}",
                           lambda r=runner: self._run_consumer(r), lambda: self._stopping),
                 name=f"consumer-{runner.dispatcher.group}"))
+
+    async def _when_schema_current(self, run: Callable[[], Awaitable[None]]) -> None:
+        # On an unmigrated database every round would fail (and warn); wait for `migrate`.
+        guard = getattr(self.state, "schema_guard", None)
+        if guard is not None:
+            await guard.wait_current(lambda: self._stopping)
+        if not self._stopping:
+            await run()
 
     async def _run_consumer(self, runner: KafkaGroupRunner) -> None:
         # Consumers start once the topics exist (the relay's sink ensures them).
@@ -93,7 +102,7 @@ class EventsRuntime:
         ready.cancel()
         stop.cancel()
         if not self._stopping:
-            await runner.run()
+            await self._when_schema_current(runner.run)
 
     async def stop(self) -> None:
         """Let each task finish its batch and commit, within EVENTS_SHUTDOWN_TIMEOUT."""

@@ -32,12 +32,20 @@ async def live() -> dict[str, Any]:
     return checks.header()
 
 
-@router.get("/ready", summary="Readiness: 503 while the database is unreachable",
+@router.get("/ready", summary="Readiness: 503 while the database is unreachable or not migrated",
             responses=_UNHEALTHY_RESPONSE)
 async def ready(request: Request) -> JSONResponse:
     state = request.app.state
     database = await checks.check_database(state.engine, state.settings)
+    guard = getattr(state, "schema_guard", None)
+    if guard is not None and database["status"] != UNHEALTHY:
+        behind = await guard.check()  # an orchestrator polls this: after `migrate`, ready
+        database["schema"] = "behind" if behind else "current"
+        if behind:
+            database["status"], database["error"] = UNHEALTHY, behind
     body = checks.header(UNHEALTHY if database["status"] == UNHEALTHY else "healthy")
+    if database["status"] == UNHEALTHY and "error" in database:
+        body["detail"] = database["error"]
     body["dependencies"] = {"database": database}
     return _answer(body)
 

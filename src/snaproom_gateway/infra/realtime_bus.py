@@ -67,10 +67,15 @@ class RedisRealtimeBus:
     through `master_for`, which asks the Sentinels for the new master.
     """
 
-    def __init__(self, clients: RedisClients, timeout: float, breaker: Any = None) -> None:
+    def __init__(self, clients: RedisClients, timeout: float, breaker: Any = None,
+                 concurrency: int = 16) -> None:
         self._redis = clients.master
         self._timeout = timeout
         self._breaker = breaker
+        # Publishes in flight at once. A drained backlog pushes thousands together; unbounded,
+        # they emptied the Redis pool (MaxConnectionsError) and opened the breaker. The wait
+        # for a turn is outside the breaker's timed call, so waiting is never a failure.
+        self._slots = asyncio.Semaphore(concurrency)
         self._task: asyncio.Task[None] | None = None
         self._subscribed = asyncio.Event()
         # redis-py's pub/sub reconnects and resubscribes inside get_message, so a dead Redis
@@ -91,8 +96,9 @@ class RedisRealtimeBus:
     async def publish(self, user_ids: list[int], payload: dict[str, Any]) -> None:
         message = orjson.dumps({"to": user_ids, "payload": payload})
         try:
-            await guarded(self._breaker, lambda: self._redis.publish(CHANNEL, message),
-                          self._timeout)
+            async with self._slots:
+                await guarded(self._breaker, lambda: self._redis.publish(CHANNEL, message),
+                              self._timeout)
         except Exception as exc:
             self._publish_failing = True
             raise RealtimeUnavailable(f"{type(exc).__name__}: {exc}") from exc
@@ -158,8 +164,8 @@ class RedisRealtimeBus:
         self._subscribed.clear()
 
 
-def create_realtime_bus(clients: RedisClients | None, timeout: float, breaker: Any = None
-                        ) -> RealtimeBus:
+def create_realtime_bus(clients: RedisClients | None, timeout: float, breaker: Any = None,
+                        concurrency: int = 16) -> RealtimeBus:
     if clients is None:
         return MemoryRealtimeBus()
-    return RedisRealtimeBus(clients, timeout, breaker)
+    return RedisRealtimeBus(clients, timeout, breaker, concurrency)

@@ -20,6 +20,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ReadOnlyError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from snaproom_gateway.infra.redis_pool import BlockingSentinelConnectionPool
 from snaproom_gateway.settings import Settings
 
 # Measured on loopback (DESIGN.md): with this retry policy a master_for client follows a Sentinel
@@ -74,8 +75,12 @@ def create_clients(settings: Settings) -> RedisClients:
                 "socket_connect_timeout": settings.redis_connect_timeout,
             },
         )
+        # A full pool waits REDIS_POOL_TIMEOUT for a connection (back-pressure), see redis_pool.
+        waiting = {"connection_pool_class": BlockingSentinelConnectionPool,
+                   "timeout": settings.redis_pool_timeout}
         master = sentinel.master_for(
             settings.redis_sentinel_master,
+            **waiting,
             retry=retry,
             retry_on_error=RETRY_ON,
             **common,
@@ -84,6 +89,7 @@ def create_clients(settings: Settings) -> RedisClients:
         if settings.redis_replica_reads:
             replica = sentinel.slave_for(
                 settings.redis_sentinel_master,
+                **waiting,
                 retry=Retry(ExponentialBackoff(cap=0.2, base=0.02), 2),
                 retry_on_error=[RedisConnectionError, RedisTimeoutError],
                 **common,

@@ -2,7 +2,10 @@
 
 Server pushes: {"type": "message", "message": {...}}, {"type": "notification", ...},
 {"type": "presence", "user_id", "online", "last_seen"}. Client frames: presence:query,
-private-message, ping; a bad frame gets {"type": "error", "status", "detail"}, never a close.
+private-message, ping; a bad frame (not JSON, binary, wrong fields, over WS_MAX_FRAME_BYTES, past
+the socket's WS_MESSAGE_RATE) gets {"type": "error", "status", "detail"} and the socket stays
+open. Closes: 1008 when the session ends or a client keeps flooding past the rate, 1001 when the
+server shuts down, 1009 from the server for a frame over its protocol limit (16 MiB).
 While a socket is open its user stays online (renewed every PRESENCE_WS_REFRESH seconds).
 """
 
@@ -11,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from typing import Any
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
@@ -29,8 +33,40 @@ from snaproom_gateway.realtime.schemas import Ping, PresenceQuery, PrivateMessag
 router = APIRouter(tags=["realtime"])
 log = logging.getLogger(__name__)
 
-MAX_FRAME_CHARS = 16_384
 POLICY_VIOLATION = 1008
+
+
+class FrameBudget:
+    """The socket's token bucket: WS_MESSAGE_RATE frames a second, bursts of WS_MESSAGE_BURST.
+
+    A frame without a token is answered 429 and dropped. Refused frames add to a debt that
+    drains at the same rate; a debt past the burst means the client is not slowing down, and the
+    socket is closed (1008)."""
+
+    def __init__(self, rate: float, burst: int) -> None:
+        self.rate, self.burst = rate, burst
+        self.tokens = float(burst)
+        self.debt = 0.0
+        self._at = time.monotonic()
+
+    def take(self) -> bool:
+        now = time.monotonic()
+        elapsed, self._at = now - self._at, now
+        self.tokens = min(self.burst, self.tokens + elapsed * self.rate)
+        self.debt = max(0.0, self.debt - elapsed * self.rate)
+        if self.tokens >= 1:
+            self.tokens -= 1
+            return True
+        self.debt += 1
+        return False
+
+    @property
+    def flooding(self) -> bool:
+        return self.debt > self.burst
+
+
+def _frame_size(raw: str) -> int:
+    return len(raw) if raw.isascii() else len(raw.encode())
 
 
 def _token(socket: WebSocket) -> str | None:
@@ -94,8 +130,9 @@ async def _rate_limited(state: Any, user_id: int) -> dict[str, Any] | None:
 
 
 async def _answer(state: Any, user_id: int, token: str, raw: str) -> dict[str, Any] | None:
-    if len(raw) > MAX_FRAME_CHARS:
-        return _error(413, f"Frames are at most {MAX_FRAME_CHARS} characters")
+    limit = state.settings.ws_max_frame_bytes
+    if _frame_size(raw) > limit:
+        return _error(413, f"Frames are at most {limit} bytes")
     try:
         frame = client_frame.validate_json(raw)
     except ValidationError as exc:
@@ -139,11 +176,19 @@ async def realtime_socket(socket: WebSocket) -> None:
     if hub.add(user_id, socket):
         await _announce(state, user_id, True)
     refresher = asyncio.create_task(_keep_online(state, user_id))
+    budget = FrameBudget(state.settings.ws_message_rate, state.settings.ws_message_burst)
     try:
         while True:
             message = await socket.receive()
             if message["type"] == "websocket.disconnect":
                 break
+            if not budget.take():
+                if budget.flooding:
+                    await socket.close(code=POLICY_VIOLATION, reason="Message rate exceeded")
+                    break
+                await socket.send_json(_error(
+                    429, f"Too many frames: at most {budget.rate:g} a second"))
+                continue
             raw = message.get("text")
             if raw is None:
                 await socket.send_json(_error(400, "Send JSON text frames"))

@@ -33,7 +33,9 @@ async def start(state: Any, settings: Settings, stack: AsyncExitStack) -> None:
         state.redis, settings.recent_messages_ttl, timeout, settings.recent_messages_limit,
         breaker)
     state.realtime_hub = LocalHub()
-    state.realtime_bus = create_realtime_bus(state.redis, timeout, breaker)
+    # At most half the Redis pool for pushes: the rest stays for cache, presence and limits.
+    pushes = min(settings.realtime_push_concurrency, max(1, settings.redis_max_connections // 2))
+    state.realtime_bus = create_realtime_bus(state.redis, timeout, breaker, pushes)
     await state.realtime_bus.start(lambda user_ids, payload: on_push(state, user_ids, payload))
     stack.push_async_callback(state.realtime_bus.close)
 

@@ -6,7 +6,8 @@ well as on consecutive failures, a bounded number of concurrent half-open probes
 clock for tests, async listeners, and a time bound on every call.
 
 Only failures that `classify.is_infrastructure_error` accepts count; any other exception (a 404, a
-validation error, a unique violation) means the server answered, so it counts as a success.
+validation error, a unique violation) means the server answered, so it counts as a success. Our
+own pool running dry (`classify.is_pool_exhausted`) is neither: it is load, counted as `busy`.
 """
 
 from __future__ import annotations
@@ -23,7 +24,11 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, TypeVar
 
-from snaproom_gateway.resilience.classify import describe, is_infrastructure_error
+from snaproom_gateway.resilience.classify import (
+    describe,
+    is_infrastructure_error,
+    is_pool_exhausted,
+)
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -79,6 +84,7 @@ class _Counters:
     rejected: int = 0
     timeouts: int = 0
     opened: int = 0
+    busy: int = 0  # calls that found this process's pool (or admission gate) full: load
 
 
 @dataclass
@@ -178,9 +184,16 @@ class CircuitBreaker:
                 f"{self.last_failure}"
             )
 
+    def record_busy(self, probe: bool = False) -> None:
+        """The call never reached the server (our pool was full): no verdict, counted apart."""
+        self.release(probe)
+        self.totals.busy += 1
+
     def record(self, exc: BaseException | None, probe: bool = False) -> None:
         """Record the outcome of an admitted call: only infrastructure errors are failures."""
-        if exc is not None and is_infrastructure_error(exc):
+        if exc is not None and is_pool_exhausted(exc):
+            self.record_busy(probe)
+        elif exc is not None and is_infrastructure_error(exc):
             self.record_failure(exc, probe)
         elif isinstance(exc, asyncio.CancelledError):
             self.release(probe)  # the caller went away: no verdict on the dependency
@@ -224,7 +237,7 @@ class CircuitBreaker:
         except BreakerOpen:
             return await fallback()
         except Exception as exc:
-            if not is_infrastructure_error(exc):
+            if not (is_infrastructure_error(exc) or is_pool_exhausted(exc)):
                 raise
             return await fallback()
 
@@ -243,6 +256,7 @@ class CircuitBreaker:
             "failures_total": self.totals.failures,
             "timeouts_total": self.totals.timeouts,
             "rejected_total": self.totals.rejected,
+            "busy_total": self.totals.busy,
             "calls_total": self.totals.calls,
             "opened_total": self.totals.opened,
             "window": {"seconds": self.config.window, "calls": calls, "failures": failed},

@@ -3,6 +3,9 @@
 
 Counted: connection errors, timeouts, READONLY after a Sentinel failover, a PostgreSQL server that
 is shutting down or out of connections, a Kafka error the client calls retriable. Nothing else.
+
+Not counted either way: our own pool ran out of connections (`is_pool_exhausted`). That is load
+on this process, not a sick server; the breaker leaves it out and counts it apart (`busy`).
 """
 
 from __future__ import annotations
@@ -45,17 +48,56 @@ _KAFKA_INFRA = (
 )
 
 
+class PoolBusy(Exception):
+    """This process has too much in flight for `dependency`: wait and retry (back-pressure)."""
+
+    def __init__(self, dependency: str, detail: str | None = None) -> None:
+        self.dependency = dependency
+        super().__init__(detail or f"{dependency} is busy: too many requests in flight")
+
+
+def is_pool_exhausted(exc: BaseException) -> bool:
+    """True when `exc` is this process's own pool (or admission gate) out of room.
+
+    SQLAlchemy's pool checkout timeout and redis-py's MaxConnectionsError (a ConnectionError
+    subclass, so it must be caught before the generic rules) say nothing about the server.
+    """
+    seen = 0
+    while exc is not None and seen < 5:
+        if isinstance(exc, (PoolBusy, sa_errors.TimeoutError, redis_errors.MaxConnectionsError)):
+            return True
+        exc, seen = exc.__cause__, seen + 1
+    return False
+
+
+# SQLSTATEs of a schema the code does not match: undefined table, column, function, object.
+_SCHEMA_SQLSTATES = ("42P01", "42703", "42883", "42704")
+
+
+def is_schema_error(exc: BaseException) -> bool:
+    """True when PostgreSQL says a table or column the code uses does not exist: the database
+    is not migrated (or behind the code), which is a 503 naming `migrate`, never a 500."""
+    if not isinstance(exc, sa_errors.ProgrammingError):
+        return False
+    orig = exc.orig
+    for candidate in (orig, getattr(orig, "__cause__", None)):
+        sqlstate = getattr(candidate, "sqlstate", None) or getattr(candidate, "pgcode", None)
+        if sqlstate in _SCHEMA_SQLSTATES:
+            return True
+    return False
+
+
 def is_infrastructure_error(exc: BaseException) -> bool:
     """True when `exc` says the server is unreachable, overloaded or failing over."""
     if isinstance(exc, asyncio.CancelledError):
+        return False
+    if is_pool_exhausted(exc):
         return False
     # A wrong password fails every call the same way: a misconfiguration, not an outage.
     if isinstance(exc, redis_errors.AuthenticationError):
         return False
     # Builtins first: socket errors and timeouts (asyncio.TimeoutError is TimeoutError).
     if isinstance(exc, (TimeoutError, ConnectionError)):
-        return True
-    if isinstance(exc, sa_errors.TimeoutError):  # pool checkout timed out: the pool is starved
         return True
     if isinstance(exc, sa_errors.DBAPIError):
         return _sqlalchemy_is_infra(exc)

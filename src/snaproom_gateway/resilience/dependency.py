@@ -6,13 +6,15 @@
 While the breaker is open the request fails at once with 503 (`DependencyUnavailable`), never
 touching the dead server. Otherwise the handler runs; an infrastructure error raised in it is
 counted against the breaker and answered with the same 503, any other error counts as a success
-(the server answered) and propagates unchanged.
+(the server answered) and propagates unchanged. A full pool or admission gate is load, not an
+outage: a 503 "busy" with Retry-After, counted apart (`busy`), never against the breaker.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from functools import cache
 from typing import Any, Generic, TypeVar
@@ -21,7 +23,12 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from snaproom_gateway.resilience.breaker import BreakerOpen, CircuitBreaker
-from snaproom_gateway.resilience.classify import is_infrastructure_error
+from snaproom_gateway.resilience.classify import (
+    PoolBusy,
+    is_infrastructure_error,
+    is_pool_exhausted,
+    is_schema_error,
+)
 from snaproom_gateway.resilience.registry import BreakerRegistry
 
 T = TypeVar("T")
@@ -40,6 +47,12 @@ class DependencyUnavailable(Exception):
     @classmethod
     def from_open(cls, exc: BreakerOpen) -> DependencyUnavailable:
         return cls(exc.dependency, exc.retry_after)
+
+    @classmethod
+    def busy(cls, dependency: str) -> DependencyUnavailable:
+        # Waiting requests drain in well under a second; retrying after one is enough.
+        return cls(dependency, 1, f"{dependency} is busy: too many requests in flight; "
+                                  "retry shortly")
 
 
 async def dependency_unavailable_handler(_: Request, exc: Exception) -> JSONResponse:
@@ -74,6 +87,8 @@ class Guarded(Generic[T]):
         except BreakerOpen as exc:
             raise DependencyUnavailable.from_open(exc) from None
         except Exception as exc:
+            if is_pool_exhausted(exc):  # the breaker counted it as busy, not as a failure
+                raise DependencyUnavailable.busy(self.breaker.name) from exc
             if is_infrastructure_error(exc):
                 raise DependencyUnavailable(
                     self.breaker.name, self.breaker.retry_after() or 1.0
@@ -118,12 +133,34 @@ def require(name: str) -> Callable[[Request], AsyncIterator[Any]]:
 
 
 async def _require_database(request: Request) -> AsyncIterator[Any]:
-    """An AsyncSession admitted by the database breaker; the handler's outcome is recorded.
+    """An AsyncSession admitted by the admission gate and the database breaker; the handler's
+    outcome is recorded.
 
+    The gate comes first: a request waiting in line holds no breaker probe and no connection.
     The session's own I/O is time-bounded by the driver (connect timeout, command_timeout,
     statement_timeout, pool timeout), so no asyncio timeout spans the handler here.
     """
     breaker = breakers(request)["database"]
+    guard = getattr(request.app.state, "schema_guard", None)
+    if guard is not None and (behind := await guard.current_or_detail()) is not None:
+        raise DependencyUnavailable("database", 5, behind)
+    gate = getattr(request.app.state, "database_gate", None)
+    if gate is None:
+        async with _database_session(request, breaker) as session:
+            yield session
+        return
+    async with AsyncExitStack() as stack:
+        try:
+            await stack.enter_async_context(gate.admit())
+        except PoolBusy:
+            breaker.record_busy()
+            raise DependencyUnavailable.busy("database") from None
+        session = await stack.enter_async_context(_database_session(request, breaker))
+        yield session
+
+
+@asynccontextmanager
+async def _database_session(request: Request, breaker: Any) -> AsyncIterator[Any]:
     try:
         probe = breaker.acquire()
     except BreakerOpen as exc:
@@ -136,6 +173,11 @@ async def _require_database(request: Request) -> AsyncIterator[Any]:
         raise
     except BaseException as exc:
         breaker.record(exc, probe)
+        if is_pool_exhausted(exc):  # the pool's checkout timed out: load, counted as busy
+            raise DependencyUnavailable.busy("database") from exc
+        guard = getattr(request.app.state, "schema_guard", None)
+        if guard is not None and is_schema_error(exc):  # not migrated: 503 naming `migrate`
+            raise DependencyUnavailable("database", 5, guard.mismatch_seen()) from exc
         if is_infrastructure_error(exc):
             raise DependencyUnavailable(
                 "database", breaker.retry_after() or breaker.config.reset_timeout

@@ -41,6 +41,10 @@ class BreakerCollector(Collector):
                                             labels=["dependency"]),
             "opened": CounterMetricFamily("snaproom_breaker_opened",
                                           "Times the breaker opened", labels=["dependency"]),
+            # Load, not failure: the breakers never count these (classify.is_pool_exhausted).
+            "busy": CounterMetricFamily("snaproom_pool_exhausted",
+                                        "Calls that found this process's pool or admission "
+                                        "gate full (back-pressure)", labels=["dependency"]),
         }
         for name, breaker in self.registry.breakers.items():
             state.add_metric([name], STATE_VALUES[breaker.state])
@@ -48,6 +52,7 @@ class BreakerCollector(Collector):
             counters["failures"].add_metric([name], breaker.totals.failures)
             counters["rejected"].add_metric([name], breaker.totals.rejected)
             counters["opened"].add_metric([name], breaker.totals.opened)
+            counters["busy"].add_metric([name], breaker.totals.busy)
         yield state
         yield consecutive
         yield from counters.values()

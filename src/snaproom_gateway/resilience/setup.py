@@ -10,6 +10,7 @@ from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from snaproom_gateway.resilience import dependency, events, metrics, router
+from snaproom_gateway.resilience.admission import AdmissionGate
 from snaproom_gateway.resilience.registry import BreakerRegistry, build_registry
 from snaproom_gateway.settings import Settings
 
@@ -28,6 +29,9 @@ def start(state: Any, settings: Settings) -> BreakerRegistry:
     registry = build_registry(settings)
     state.breakers = registry
     state.health_components["breakers"] = registry.snapshot
+    state.database_gate = AdmissionGate("database", settings.database_request_limit,
+                                        settings.db_request_queue_timeout)
+    state.health_components["database_admission"] = state.database_gate.health
     state.metrics = metrics.create_registry(registry) if settings.metrics_enabled else None
     if not settings.uses_sqlite:
         bound_connect_timeout(state.engine, settings.db_request_connect_timeout)
