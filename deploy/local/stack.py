@@ -909,6 +909,8 @@ PACKAGES_BY_COMMAND = {
     "java": "openjdk-17-jre-headless",
     "mvn": "maven",
     "docker-compose": "docker-compose",
+    "kcat": "kcat",        # the security tests read every topic with a real consumer
+    "openssl": "openssl",  # the TLS listeners' CA and certificates
 }
 
 
