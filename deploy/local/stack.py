@@ -26,6 +26,7 @@ import pwd
 import shutil
 import signal
 import socket
+import ssl
 import struct
 import subprocess
 import sys
@@ -51,6 +52,13 @@ BASE_PORTS = {
     "sentinel-1": 26379,
     "sentinel-2": 26380,
     "sentinel-3": 26381,
+    # The TLS-only Redis group (issue 16): its own master, replica and Sentinels, so the
+    # plaintext group above keeps serving every other test. A base range of its own.
+    "redis-tls-master": 16379,
+    "redis-tls-replica": 16380,
+    "sentinel-tls-1": 16381,
+    "sentinel-tls-2": 16382,
+    "sentinel-tls-3": 16383,
     "kafka-1": 9092,
     "kafka-2": 9093,
     "kafka-3": 9094,
@@ -61,10 +69,14 @@ KAFKA_CONTROLLER_BASE = 19192
 SERVICES = list(BASE_PORTS)  # start order
 REDIS_NODES = ("redis-master", "redis-replica")
 SENTINELS = ("sentinel-1", "sentinel-2", "sentinel-3")
+TLS_REDIS_NODES = ("redis-tls-master", "redis-tls-replica")
+TLS_SENTINELS = ("sentinel-tls-1", "sentinel-tls-2", "sentinel-tls-3")
+TLS_SENTINEL_MASTER = "snaproom-tls"
 KAFKAS = ("kafka-1", "kafka-2", "kafka-3")
 GROUPS = {
     "redis": list(REDIS_NODES) + list(SENTINELS),
     "sentinels": list(SENTINELS),
+    "redis-tls": list(TLS_REDIS_NODES) + list(TLS_SENTINELS),
     "kafka": list(KAFKAS),
     "pg": ["postgres"],
     "all": SERVICES,
@@ -128,10 +140,17 @@ class RedisReplyError(Exception):
     pass
 
 
-def redis_cmd(port: int, *args, password: str | None = REDIS_PASSWORD, timeout: float = 1.0):
-    """Send one command to 127.0.0.1:port (after AUTH if password) and return the reply.
+def redis_cmd(port: int, *args, password: str | None = REDIS_PASSWORD, timeout: float = 1.0,
+              tls_ca: Path | None = None):
+    """Send one command to 127.0.0.1:port (after AUTH if password) and return the reply; over
+    TLS, verifying the server against tls_ca, when given.
     Raises OSError/ConnectionError if unreachable, RedisReplyError on an error reply."""
-    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
+    with contextlib.ExitStack() as stack:
+        s = stack.enter_context(socket.create_connection(("127.0.0.1", port), timeout=timeout))
+        if tls_ca is not None:
+            s = stack.enter_context(
+                ssl.create_default_context(cafile=str(tls_ca)).wrap_socket(
+                    s, server_hostname="127.0.0.1"))
         s.settimeout(timeout)
         r = _RespReader(s)
         if password:
@@ -411,7 +430,8 @@ class Stack:
         names_l = self._expand(names)
         running = [n for n in names_l if self.is_running(n)]
         # Stop clients of a service before the service: Kafka, Sentinels, replica, master, Postgres.
-        order = list(KAFKAS) + list(SENTINELS) + ["redis-replica", "redis-master", "postgres"]
+        order = (list(KAFKAS) + list(SENTINELS) + ["redis-replica", "redis-master"]
+                 + list(TLS_SENTINELS) + ["redis-tls-replica", "redis-tls-master", "postgres"])
         pids = {}
         for n in order:
             if n in running:
@@ -469,19 +489,89 @@ class Stack:
             "KAFKA_BROKERS": ",".join(f"127.0.0.1:{p[k]}" for k in KAFKAS),
         }
 
-    def redis_master_port(self) -> int | None:
-        """The port Sentinels currently report as master (first Sentinel that answers)."""
-        for s in SENTINELS:
+    def redis_master_port(self, tls: bool = False) -> int | None:
+        """The port Sentinels currently report as master (first Sentinel that answers); of the
+        TLS group with tls=True."""
+        sentinels, master = (TLS_SENTINELS, TLS_SENTINEL_MASTER) if tls else (
+            SENTINELS, SENTINEL_MASTER)
+        for s in sentinels:
             try:
                 host, port = redis_cmd(self.ports[s], "SENTINEL", "get-master-addr-by-name",
-                                       SENTINEL_MASTER, password=None)
+                                       master, password=None, tls_ca=self._ca(s))
                 return int(port)
             except Exception:
                 continue
         return None
 
     def redis_node_for_port(self, port: int) -> str | None:
-        return next((n for n in REDIS_NODES if self.ports[n] == port), None)
+        return next((n for n in REDIS_NODES + TLS_REDIS_NODES if self.ports[n] == port), None)
+
+    # -- TLS (issue 16): one CA per state dir, a server certificate for 127.0.0.1/localhost
+
+    @property
+    def tls_dir(self) -> Path:
+        return self.state_dir / "tls"
+
+    def ensure_tls(self) -> Path:
+        """Make the CA and the server certificate (openssl) on first use; returns the dir with
+        ca.pem, server.pem, server.key and server-bundle.pem (key + chain, for Kafka's PEM
+        keystore)."""
+        d = self.tls_dir
+        if (d / ".complete").exists():
+            return d
+        d.mkdir(parents=True, exist_ok=True)
+        openssl = shutil.which("openssl")
+        if not openssl:
+            raise StackError("openssl not found: run `python3 deploy/local/stack.py install`")
+        with open(d / ".lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            if (d / ".complete").exists():
+                return d
+
+            def run(*argv: str) -> None:
+                r = subprocess.run([openssl, *argv], cwd=str(d), capture_output=True, text=True)
+                if r.returncode != 0:
+                    raise StackError(f"openssl {argv[0]} failed:\n{r.stderr[-2000:]}")
+
+            run("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key",
+                "-out", "ca.pem", "-days", "3650", "-subj", "/CN=snaproom local test CA",
+                "-addext", "basicConstraints=critical,CA:TRUE",
+                "-addext", "keyUsage=critical,keyCertSign,cRLSign")
+            run("req", "-newkey", "rsa:2048", "-nodes", "-keyout", "server.key",
+                "-out", "server.csr", "-subj", "/CN=localhost")
+            (d / "server.ext").write_text(
+                "basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\n"
+                "extendedKeyUsage=serverAuth,clientAuth\n"
+                "subjectAltName=IP:127.0.0.1,DNS:localhost\n"
+                "authorityKeyIdentifier=keyid\nsubjectKeyIdentifier=hash\n")
+            run("x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
+                "-CAcreateserial", "-out", "server.pem", "-days", "825",
+                "-extfile", "server.ext")
+            # PKCS#8 key then the chain: what Kafka reads as a PEM keystore.
+            run("pkcs8", "-topk8", "-nocrypt", "-in", "server.key", "-out", "server.pk8")
+            (d / "server-bundle.pem").write_text(
+                (d / "server.pk8").read_text() + (d / "server.pem").read_text()
+                + (d / "ca.pem").read_text())
+            for key in ("ca.key", "server.key", "server.pk8", "server-bundle.pem"):
+                os.chmod(d / key, 0o600)
+            (d / ".complete").write_text("ok\n")
+        return d
+
+    def tls_env(self) -> dict[str, str]:
+        """env() for the TLS Redis group: Sentinels and nodes on TLS only."""
+        p = self.ports
+        return self.env() | {
+            "REDIS_SENTINELS": ",".join(f"127.0.0.1:{p[s]}" for s in TLS_SENTINELS),
+            "REDIS_SENTINEL_MASTER": TLS_SENTINEL_MASTER,
+            "REDIS_HOST": "127.0.0.1",
+            "REDIS_PORT": str(p["redis-tls-master"]),
+            "REDIS_SSL": "true",
+            "REDIS_SSL_CA_FILE": str(self.tls_dir / "ca.pem"),
+        }
+
+    def _ca(self, name: str) -> Path | None:
+        """The CA to verify `name` with, if it speaks TLS."""
+        return self.tls_dir / "ca.pem" if name in TLS_REDIS_NODES + TLS_SENTINELS else None
 
     def log_path(self, name: str) -> Path:
         if name in KAFKAS:
@@ -631,9 +721,9 @@ class Stack:
     def _start_one(self, name: str) -> None:
         if name == "postgres":
             self._start_postgres()
-        elif name in REDIS_NODES:
+        elif name in REDIS_NODES + TLS_REDIS_NODES:
             self._start_redis(name)
-        elif name in SENTINELS:
+        elif name in SENTINELS + TLS_SENTINELS:
             self._start_sentinel(name)
         else:
             self._start_kafka(name)
@@ -708,18 +798,24 @@ class Stack:
 
     # -- redis
 
-    def _current_redis_master(self) -> int | None:
+    def _current_redis_master(self, tls: bool = False) -> int | None:
         """Port of the Redis master now. Sentinels are the authority when any answers (even if
         that node is down: they will fail over, or it is being restarted); otherwise a running
         node that reports role:master; otherwise None."""
-        port = self.redis_master_port()
+        port = self.redis_master_port(tls)
         if port is not None:
             return port
-        for n in REDIS_NODES:
+        for n in (TLS_REDIS_NODES if tls else REDIS_NODES):
             with contextlib.suppress(Exception):
-                if redis_info(self.ports[n]).get("role") == "master":
+                if redis_info(self.ports[n], tls_ca=self._ca(n)).get("role") == "master":
                     return self.ports[n]
         return None
+
+    def _tls_overrides(self) -> list[tuple[str, str]]:
+        d = self.ensure_tls()
+        return [("tls-cert-file", str(d / "server.pem")), ("tls-key-file", str(d / "server.key")),
+                ("tls-ca-cert-file", str(d / "ca.pem")), ("tls-auth-clients", "no"),
+                ("tls-replication", "yes")]
 
     def _start_redis(self, name: str) -> None:
         """Start a Redis node from its template. Role: what the Sentinels say (the master they
@@ -729,13 +825,17 @@ class Stack:
         d = self.state_dir / name
         d.mkdir(parents=True, exist_ok=True)
         port = self.ports[name]
-        master = self._current_redis_master()
+        tls = name in TLS_REDIS_NODES
+        master = self._current_redis_master(tls)
         if master is None:
-            master = self.ports["redis-master"]
-        overrides = [("port", str(port)), ("dir", str(d)), ("pidfile", str(d / "redis.pid")),
-                     ("logfile", '""'),
+            master = self.ports["redis-tls-master" if tls else "redis-master"]
+        overrides = [("port", "0" if tls else str(port)), ("dir", str(d)),
+                     ("pidfile", str(d / "redis.pid")), ("logfile", '""'),
                      ("replicaof", "no one" if master == port else f"127.0.0.1 {master}")]
-        tpl = (DEPLOY / "redis" / f"{name}.conf").read_text()
+        if tls:  # TLS only: clients, the replica's link and the Sentinels all use tls-port
+            overrides += [("tls-port", str(port)), *self._tls_overrides()]
+        template = name.replace("redis-tls-", "redis-")
+        tpl = (DEPLOY / "redis" / f"{template}.conf").read_text()
         conf = d / "redis.conf"
         conf.write_text(_apply_overrides(tpl, overrides))
         self._spawn(name, [shutil.which("redis-server") or "redis-server", str(conf)],
@@ -752,16 +852,22 @@ class Stack:
             for line in conf.read_text().splitlines():
                 if line.startswith("sentinel myid "):
                     myid = line.split()[2]
-        master = self._current_redis_master() or self.ports["redis-master"]
-        overrides = [("port", str(self.ports[name])), ("dir", str(d)),
+        tls = name in TLS_SENTINELS
+        master_name = TLS_SENTINEL_MASTER if tls else SENTINEL_MASTER
+        master = self._current_redis_master(tls) or self.ports[
+            "redis-tls-master" if tls else "redis-master"]
+        overrides = [("port", "0" if tls else str(self.ports[name])), ("dir", str(d)),
                      ("pidfile", str(d / "sentinel.pid")), ("logfile", '""'),
-                     ("sentinel monitor", f"{SENTINEL_MASTER} 127.0.0.1 {master} 2")]
-        tpl = (DEPLOY / "redis" / "sentinel.conf").read_text()
+                     ("sentinel monitor", f"{master_name} 127.0.0.1 {master} 2")]
+        if tls:
+            overrides += [("tls-port", str(self.ports[name])), *self._tls_overrides()]
+        tpl = (DEPLOY / "redis" / "sentinel.conf").read_text().replace(SENTINEL_MASTER,
+                                                                        master_name)
         text = _apply_overrides(tpl, overrides)
         # `sentinel monitor` must precede the other per-master lines: move them after it.
         lines = text.splitlines()
         per_master = [ln for ln in lines
-                      if ln.strip().startswith("sentinel ") and SENTINEL_MASTER in ln
+                      if ln.strip().startswith("sentinel ") and master_name in ln
                       and not ln.strip().startswith("sentinel monitor")]
         lines = [ln for ln in lines if ln not in per_master] + per_master
         if myid:
@@ -820,25 +926,29 @@ class Stack:
         port = self.ports[name]
         if name == "postgres":
             return self._pg_ready()
-        if name in REDIS_NODES:
-            if redis_cmd(port, "PING") != "PONG":
+        ca = self._ca(name)
+        if name in REDIS_NODES + TLS_REDIS_NODES:
+            if redis_cmd(port, "PING", tls_ca=ca) != "PONG":
                 return False
-            info = redis_info(port)
+            info = redis_info(port, tls_ca=ca)
             if info.get("role") == "master":
                 return True
             mport = int(info.get("master_port", 0))
             master_up = mport and _tcp_open(mport)
             return info.get("master_link_status") == "up" or not master_up
-        if name in SENTINELS:
-            m = _pairs(redis_cmd(port, "SENTINEL", "master", SENTINEL_MASTER, password=None))
+        if name in SENTINELS + TLS_SENTINELS:
+            nodes, group = ((TLS_REDIS_NODES, TLS_SENTINELS) if ca else (REDIS_NODES, SENTINELS))
+            master_name = TLS_SENTINEL_MASTER if ca else SENTINEL_MASTER
+            m = _pairs(redis_cmd(port, "SENTINEL", "master", master_name, password=None,
+                                 tls_ca=ca))
             if m.get("flags") != "master":
                 return False
-            want_replicas = sum(1 for n in REDIS_NODES if self.is_running(n)) - 1
-            want_sentinels = sum(1 for n in SENTINELS if self.is_running(n)) - 1
-            reps = [_pairs(r) for r in redis_cmd(port, "SENTINEL", "replicas", SENTINEL_MASTER,
-                                                 password=None)]
-            sens = [_pairs(r) for r in redis_cmd(port, "SENTINEL", "sentinels", SENTINEL_MASTER,
-                                                 password=None)]
+            want_replicas = sum(1 for n in nodes if self.is_running(n)) - 1
+            want_sentinels = sum(1 for n in group if self.is_running(n)) - 1
+            reps = [_pairs(r) for r in redis_cmd(port, "SENTINEL", "replicas", master_name,
+                                                 password=None, tls_ca=ca)]
+            sens = [_pairs(r) for r in redis_cmd(port, "SENTINEL", "sentinels", master_name,
+                                                 password=None, tls_ca=ca)]
             ok_reps = sum(1 for r in reps
                           if r.get("flags") == "slave" and r.get("master-link-status") == "ok")
             ok_sens = sum(1 for s in sens if s.get("flags") == "sentinel")
@@ -966,8 +1076,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("names", nargs="*", help=names_help)
     p = sub.add_parser("status", help="show each service: pid, port, running, ready")
     p.add_argument("--json", action="store_true", help="machine-readable output")
-    sub.add_parser("env", help="print `export` lines for the app "
-                               "(DATABASE_URL, REDIS_*, KAFKA_BROKERS, ...)")
+    p = sub.add_parser("env", help="print `export` lines for the app "
+                                   "(DATABASE_URL, REDIS_*, KAFKA_BROKERS, ...)")
+    p.add_argument("--tls", action="store_true",
+                   help="Redis through the TLS group (redis-tls: its Sentinels, REDIS_SSL)")
     sub.add_parser("install", help="apt-get install missing postgres/redis/java/maven packages; "
                                    "fetch Kafka jars")
     sub.add_parser("reset", help="stop everything, then delete the state dir")
@@ -992,9 +1104,9 @@ def main(argv: list[str] | None = None) -> int:
             else:
                 for r in rows:
                     state = "ready" if r["ready"] else ("running" if r["running"] else "stopped")
-                    print(f"{r['name']:<14} {state:<8} port {r['port']:<6} pid {r['pid'] or '-'}")
+                    print(f"{r['name']:<17} {state:<8} port {r['port']:<6} pid {r['pid'] or '-'}")
         elif args.cmd == "env":
-            for k, v in st.env().items():
+            for k, v in (st.tls_env() if args.tls else st.env()).items():
                 print(f"export {k}={v}")
         elif args.cmd == "reset":
             st.reset()

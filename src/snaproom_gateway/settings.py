@@ -86,6 +86,11 @@ class Settings(BaseSettings):
     redis_connect_timeout: float = Field(1.0, gt=0, le=30)
     redis_max_connections: int = Field(64, ge=1, le=10_000)
     redis_replica_reads: bool = True
+    # TLS to the Redis nodes and the Sentinels (a rediss:// REDIS_URL turns it on too). The CA
+    # file verifies their certificates; the host name is checked unless turned off.
+    redis_ssl: bool = False
+    redis_ssl_ca_file: str | None = None
+    redis_ssl_check_hostname: bool = True
 
     # Kafka: no brokers means the in-process event bus.
     kafka_brokers: HostPortList = []

@@ -148,8 +148,10 @@ def subscriber_client(client: Redis) -> Redis:
     kwargs = {k: v for k, v in pool.connection_kwargs.items() if k != "connection_pool"}
     kwargs["retry"] = Retry(NoBackoff(), 0)
     if isinstance(pool, SentinelConnectionPool):
+        # The connection class carries TLS (SentinelManagedSSLConnection) when it is on.
         new_pool: ConnectionPool = SentinelConnectionPool(
-            pool.service_name, pool.sentinel_manager, max_connections=2, **kwargs)
+            pool.service_name, pool.sentinel_manager, max_connections=2,
+            connection_class=pool.connection_class, **kwargs)
     else:
         new_pool = ConnectionPool(connection_class=pool.connection_class, max_connections=2,
                                   **kwargs)
