@@ -66,6 +66,10 @@ BASE_PORTS = {
 # kafka-N controller listener: 19191 + N; far from the client ports, so
 # stacks at port offsets a few hundred apart never collide
 KAFKA_CONTROLLER_BASE = 19192
+# kafka-N SASL_SSL listener (SCRAM-SHA-512 over TLS, ACLs; issue 16): 29091 + N, a base range of
+# its own. The PLAINTEXT listener above stays for every other test: its principal
+# (User:ANONYMOUS) is a super user, as is the controller listener's.
+KAFKA_SECURE_BASE = 29092
 SERVICES = list(BASE_PORTS)  # start order
 REDIS_NODES = ("redis-master", "redis-replica")
 SENTINELS = ("sentinel-1", "sentinel-2", "sentinel-3")
@@ -385,6 +389,8 @@ class Stack:
         self.ports = {n: p + self.port_offset for n, p in BASE_PORTS.items()}
         self.controller_ports = {n: KAFKA_CONTROLLER_BASE + i + self.port_offset
                                  for i, n in enumerate(KAFKAS)}
+        self.secure_ports = {n: KAFKA_SECURE_BASE + i + self.port_offset
+                             for i, n in enumerate(KAFKAS)}
         self._children: dict[str, subprocess.Popen] = {}
         self._lock = threading.Lock()
 
@@ -400,7 +406,8 @@ class Stack:
         self._write_meta()
         to_start = [n for n in names_l if not self.is_running(n)]
         for n in to_start:
-            if _tcp_open(self.ports[n]) or (n in KAFKAS and _tcp_open(self.controller_ports[n])):
+            if _tcp_open(self.ports[n]) or (n in KAFKAS and (
+                    _tcp_open(self.controller_ports[n]) or _tcp_open(self.secure_ports[n]))):
                 raise StackError(f"{n}: port {self.ports[n]} is in use by a process "
                                  f"this stack did not start; "
                                  f"stop it or set SNAPROOM_STACK_PORT_OFFSET")
@@ -556,6 +563,45 @@ class Stack:
                 os.chmod(d / key, 0o600)
             (d / ".complete").write_text("ok\n")
         return d
+
+    def secure_kafka(self, user: str, password: str, group_prefix: str,
+                     topics: list[str]) -> None:
+        """Upsert a SCRAM-SHA-512 user and allow it these topics (read, write, describe,
+        create, describe configs) and the groups under group_prefix, nothing else (Java's
+        single-file launcher with the Kafka jars, through the PLAINTEXT listener)."""
+        # Once per cluster and set of arguments: the credential and ACLs live in the cluster's
+        # metadata, which outlives restarts (a `reset` formats a new cluster id).
+        wanted = json.dumps([self._read_meta().get("kafka_cluster_id"), user, password,
+                             group_prefix, sorted(topics)])
+        marker = self.state_dir / f"kafka-secured-{user}.json"
+        with contextlib.suppress(OSError):
+            if marker.read_text() == wanted:
+                return
+        java = shutil.which("java")
+        if not java:
+            raise StackError("java not found: run `python3 deploy/local/stack.py install`")
+        libs = fetch_kafka_libs(self.verbose)
+        bootstrap = ",".join(f"127.0.0.1:{self.ports[k]}" for k in KAFKAS)
+        r = subprocess.run([java, "-Xmx256m", "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC",
+                            f"-Dlog4j2.configurationFile={DEPLOY / 'kafka' / 'log4j2.yaml'}",
+                            "-cp", f"{libs}/*", str(DEPLOY / "kafka" / "SecureSetup.java"),
+                            bootstrap, user, password, group_prefix, *topics],
+                           capture_output=True, text=True, timeout=300)
+        if r.returncode != 0:
+            raise StackError(f"kafka SCRAM user/ACLs for {user} failed:\n"
+                             f"{r.stdout[-2000:]}{r.stderr[-3000:]}")
+        marker.write_text(wanted)
+
+    def secure_kafka_env(self, user: str, password: str) -> dict[str, str]:
+        """env() for the brokers' SASL_SSL listener, as `user`."""
+        return self.env() | {
+            "KAFKA_BROKERS": ",".join(f"127.0.0.1:{self.secure_ports[k]}" for k in KAFKAS),
+            "KAFKA_SECURITY_PROTOCOL": "SASL_SSL",
+            "KAFKA_SASL_MECHANISM": "SCRAM-SHA-512",
+            "KAFKA_SASL_USERNAME": user,
+            "KAFKA_SASL_PASSWORD": password,
+            "KAFKA_SSL_CAFILE": str(self.tls_dir / "ca.pem"),
+        }
 
     def tls_env(self) -> dict[str, str]:
         """env() for the TLS Redis group: Sentinels and nodes on TLS only."""
@@ -890,10 +936,24 @@ class Stack:
         voters = ",".join(f"{i + 1}@127.0.0.1:{self.controller_ports[k]}"
                           for i, k in enumerate(KAFKAS))
         port, cport = self.ports[name], self.controller_ports[name]
+        sport = self.secure_ports[name]
+        tls = self.ensure_tls()
+        secure = "listener.name.secure."
         overrides = [("node.id", str(idx)), ("controller.quorum.voters", voters),
-                     ("listeners",
-                      f"PLAINTEXT://127.0.0.1:{port},CONTROLLER://127.0.0.1:{cport}"),
-                     ("advertised.listeners", f"PLAINTEXT://127.0.0.1:{port}"),
+                     ("listeners", f"PLAINTEXT://127.0.0.1:{port},CONTROLLER://127.0.0.1:{cport},"
+                                   f"SECURE://127.0.0.1:{sport}"),
+                     ("advertised.listeners",
+                      f"PLAINTEXT://127.0.0.1:{port},SECURE://127.0.0.1:{sport}"),
+                     ("listener.security.protocol.map",
+                      "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT,SECURE:SASL_SSL"),
+                     ("sasl.enabled.mechanisms", "SCRAM-SHA-512"),
+                     (secure + "scram-sha-512.sasl.jaas.config",
+                      "org.apache.kafka.common.security.scram.ScramLoginModule required;"),
+                     (secure + "ssl.keystore.type", "PEM"),
+                     (secure + "ssl.keystore.location", str(tls / "server-bundle.pem")),
+                     ("authorizer.class.name",
+                      "org.apache.kafka.metadata.authorizer.StandardAuthorizer"),
+                     ("super.users", "User:ANONYMOUS;User:admin"),
                      ("log.dirs", str(data))]
         props = d / "server.properties"
         props.write_text(_apply_overrides((DEPLOY / "kafka" / "server.properties").read_text(),
