@@ -118,3 +118,36 @@ def test_a_refused_connection_names_its_cause_once_and_loses_no_write(
              if r.name == "snaproom_gateway.infra.kafka" and expected in r.getMessage()]
     assert len(lines) == 1, lines
     assert "not-the-password" not in caplog.text
+
+
+def test_a_topic_outside_the_acl_is_named_once_and_its_rows_wait_in_the_outbox(
+        secured, caplog):
+    # Known limit: after the refusal the relay probes with the oldest pending row, the refused
+    # one, so rows of the other topics wait behind it until the ACL is fixed (none is lost).
+    settings = secure_settings(secured, *LIMITED)
+    caplog.set_level(logging.WARNING, logger="snaproom_gateway")
+
+    async def flow():
+        async with app_on_stack(settings) as (app, client):
+            alice, token_a = await signup(client, unique("la"))
+            bob, token_b = await signup(client, unique("lb"))
+            viewed = await client.get(f"/api/users/{alice['id']}", headers=bearer(token_b))
+            assert viewed.status_code == 200  # profile.viewed -> analytics-events: denied
+            await asyncio.sleep(6)  # several relay rounds
+            health = await client.get("/api/health/kafka")
+            async with app.state.sessionmaker() as session:
+                rows = (await session.scalars(select(OutboxEvent).order_by(
+                    OutboxEvent.seq.desc()).limit(10))).all()
+            return health.status_code, health.json(), [
+                (r.topic, r.sent_at is not None, r.dead_at is not None) for r in rows]
+
+    status, health, rows = asyncio.run(flow())
+    assert status == 200 and health["kafka"]["status"] == "degraded", health
+    assert "TopicAuthorizationFailed" in health["kafka"]["error"]
+    assert DENIED_TOPIC in health["kafka"]["error"]
+    denied = [r for r in rows if r[0] == DENIED_TOPIC]
+    assert denied and all(not sent and not dead for _, sent, dead in denied)  # held, not lost
+    warnings = [r.getMessage() for r in caplog.records
+                if r.name.startswith("snaproom_gateway") and r.levelno >= logging.WARNING]
+    assert len([w for w in warnings if "not authorized for topics analytics-events" in w]) == 1
+    assert len([w for w in warnings if "TopicAuthorizationFailed" in w]) == 1, warnings
