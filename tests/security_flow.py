@@ -27,6 +27,16 @@ from snaproom_gateway.app import create_app
 from snaproom_gateway.events.models import OutboxEvent
 from snaproom_gateway.settings import Settings
 from snaproom_gateway.users.models import User
+from tests.events_support import wait_for
+
+# The gateway's principal on the brokers' SASL_SSL listener (Stack.secure_kafka).
+KAFKA_GATEWAY = ("snaproom-gateway", "gateway_kafka_secret")
+
+
+def gateway_topics() -> list[str]:
+    from snaproom_gateway.events.catalog import TOPICS, dlq_topic
+
+    return [name for spec in TOPICS.values() for name in (spec.name, dlq_topic(spec.name))]
 
 
 @dataclass
@@ -128,18 +138,22 @@ async def run_full_flow(settings: Settings, wrong_kafka: Settings | None) -> Flo
         secrets={"password": password, "redis_password": settings.redis_password or "",
                  "secret_key": settings.secret_key,
                  "cache_encryption_key": settings.cache_encryption_key.get_secret_value()
-                 if settings.cache_encryption_key else ""},
+                 if settings.cache_encryption_key else "",
+                 "kafka_sasl_password": settings.kafka_sasl_password or ""},
         personal={f"{who}_email": f"{name}@example.com" for who, name in names.items()})
     with everything_logged(record.log_lines):
         await _flow(settings, record, names, password)
         if wrong_kafka is not None:
-            record.secrets["kafka_sasl_password"] = wrong_kafka.kafka_sasl_password or ""
+            record.secrets["wrong_kafka_sasl_password"] = wrong_kafka.kafka_sasl_password or ""
             app = create_app(wrong_kafka)
             _all_loggers_at_debug()  # create_app configured logging
             async with app.router.lifespan_context(app):
                 transport = httpx.ASGITransport(app=app)
                 async with httpx.AsyncClient(transport=transport, base_url="http://g") as client:
-                    await asyncio.sleep(3)  # a few reconnect rounds, each logged
+                    async def refused() -> bool:
+                        return bool(app.state.kafka.last_error)
+                    await wait_for(refused, 60)  # the refusal, then a few retries
+                    await asyncio.sleep(2)
                     health = await client.get("/api/health/kafka")
                     record.answers.append(("health with a wrong Kafka password",
                                            health.status_code, health.content))

@@ -16,19 +16,19 @@ import subprocess
 import pytest
 from sqlalchemy import select
 
-from snaproom_gateway.events.catalog import TOPICS, dlq_topic
 from snaproom_gateway.events.models import OutboxEvent
 from tests.domain_stack import app_on_stack, migrate, stack_settings, unique
 from tests.events_support import cli, wait_for
+from tests.security_flow import KAFKA_GATEWAY, gateway_topics
 from tests.social_api import connected_pair
 from tests.users_api import bearer, signup
 
 pytestmark = pytest.mark.integration
 
-GATEWAY = ("snaproom-gateway", "gateway_kafka_secret")
+GATEWAY = KAFKA_GATEWAY
 LIMITED = ("snaproom-limited", "limited_kafka_secret")  # everything but the denied topic
 DENIED_TOPIC = "analytics-events"
-ALL_TOPICS = [name for spec in TOPICS.values() for name in (spec.name, dlq_topic(spec.name))]
+ALL_TOPICS = gateway_topics()
 
 
 @pytest.fixture(scope="module")
