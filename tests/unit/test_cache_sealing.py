@@ -98,3 +98,16 @@ def test_development_without_a_key_seals_with_one_derived_from_secret_key():
     sealer = build_sealer(settings)
     assert sealer.open(Sealer(derive_key("dev-secret")).seal(EMAIL, "k"), "k") == EMAIL
     assert derive_key("dev-secret") != derive_key("other-secret")
+
+
+def test_a_forked_child_does_not_reuse_its_parents_nonces():
+    sealer = Sealer(KEY)
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: one value, its nonce to the parent
+        os.write(write, sealer.seal(b"x", "k")[8:20])
+        os._exit(0)
+    os.waitpid(pid, 0)
+    child_nonce = os.read(read, 12)
+    parent_nonces = {sealer.seal(b"x", "k")[8:20] for _ in range(1000)}
+    assert len(child_nonce) == 12 and child_nonce not in parent_nonces

@@ -26,8 +26,9 @@ import base64
 import binascii
 import hashlib
 import hmac
+import itertools
 import os
-import threading
+import weakref
 from typing import TYPE_CHECKING
 
 from cryptography.exceptions import InvalidTag
@@ -41,6 +42,7 @@ KEY_ID_BYTES = 4
 NONCE_BYTES = 12
 HEADER = len(MAGIC) + KEY_ID_BYTES + NONCE_BYTES
 KEY_BYTES = 32
+_ID_AT, _NONCE_AT = len(MAGIC), len(MAGIC) + KEY_ID_BYTES
 _NONCE_SPACE = 1 << (8 * NONCE_BYTES)
 _DERIVE_INFO = b"snaproom-gateway cache sealing v1"
 
@@ -87,20 +89,15 @@ class Sealer:
         self._by_id = {self.key_id: self._current}
         if previous is not None and key_id(previous) != self.key_id:
             self._by_id[key_id(previous)] = AESGCM(previous)
-        self._lock = threading.Lock()
         self._reseed()
+        _LIVE.add(self)
 
     def _reseed(self) -> None:
-        self._pid = os.getpid()
-        self._next_nonce = int.from_bytes(os.urandom(NONCE_BYTES), "big")
+        # itertools.count's next() is atomic under the GIL: no lock on the hot path.
+        self._counter = itertools.count(int.from_bytes(os.urandom(NONCE_BYTES), "big"))
 
     def _nonce(self) -> bytes:
-        with self._lock:
-            if self._pid != os.getpid():  # a forked child must not replay its parent's nonces
-                self._reseed()
-            value = self._next_nonce
-            self._next_nonce = (value + 1) % _NONCE_SPACE
-        return value.to_bytes(NONCE_BYTES, "big")
+        return (next(self._counter) % _NONCE_SPACE).to_bytes(NONCE_BYTES, "big")
 
     def seal(self, value: bytes, context: str | bytes) -> bytes:
         nonce = self._nonce()
@@ -108,14 +105,14 @@ class Sealer:
         return MAGIC + self.key_id + nonce + self._current.encrypt(nonce, value, aad)
 
     def open(self, sealed: bytes, context: str | bytes) -> bytes | None:
-        if not sealed.startswith(MAGIC) or len(sealed) < HEADER + 16:
+        if sealed[:_ID_AT] != MAGIC or len(sealed) < HEADER + 16:
             return None
-        cipher = self._by_id.get(sealed[len(MAGIC):len(MAGIC) + KEY_ID_BYTES])
+        cipher = self._by_id.get(sealed[_ID_AT:_NONCE_AT])
         if cipher is None:
             return None
         aad = context.encode() if isinstance(context, str) else context
         try:
-            return cipher.decrypt(sealed[HEADER - NONCE_BYTES:HEADER], sealed[HEADER:], aad)
+            return cipher.decrypt(sealed[_NONCE_AT:HEADER], sealed[HEADER:], aad)
         except InvalidTag:
             return None
 
@@ -125,6 +122,18 @@ class Sealer:
 
 def _text(value: object) -> str:
     return value.get_secret_value() if hasattr(value, "get_secret_value") else str(value)
+
+
+# A forked child must not replay its parent's nonces: every live Sealer draws a new start.
+_LIVE: weakref.WeakSet[Sealer] = weakref.WeakSet()
+
+
+def _reseed_after_fork() -> None:
+    for sealer in list(_LIVE):
+        sealer._reseed()
+
+
+os.register_at_fork(after_in_child=_reseed_after_fork)
 
 
 def build_sealer(settings: Settings) -> Sealer:
