@@ -564,19 +564,24 @@ class Stack:
             (d / ".complete").write_text("ok\n")
         return d
 
-    def secure_kafka(self, user: str, password: str, group_prefix: str,
-                     topics: list[str]) -> None:
-        """Upsert a SCRAM-SHA-512 user and allow it these topics (read, write, describe,
-        create, describe configs) and the groups under group_prefix, nothing else (Java's
-        single-file launcher with the Kafka jars, through the PLAINTEXT listener)."""
-        # Once per cluster and set of arguments: the credential and ACLs live in the cluster's
+    def secure_kafka(self, *principals: tuple[str, str, str, list[str]]) -> None:
+        """Upsert SCRAM-SHA-512 users, each (user, password, group_prefix, topics), and allow
+        each its topics (read, write, describe, create, describe configs) and the groups under
+        its prefix, nothing else (Java's single-file launcher with the Kafka jars, through the
+        PLAINTEXT listener; one JVM for all)."""
+        # Once per cluster and set of arguments: the credentials and ACLs live in the cluster's
         # metadata, which outlives restarts (a `reset` formats a new cluster id).
-        wanted = json.dumps([self._read_meta().get("kafka_cluster_id"), user, password,
-                             group_prefix, sorted(topics)])
-        marker = self.state_dir / f"kafka-secured-{user}.json"
-        with contextlib.suppress(OSError):
-            if marker.read_text() == wanted:
-                return
+        cluster = self._read_meta().get("kafka_cluster_id")
+        todo = []
+        for user, password, group_prefix, topics in principals:
+            wanted = json.dumps([cluster, user, password, group_prefix, sorted(topics)])
+            marker = self.state_dir / f"kafka-secured-{user}.json"
+            with contextlib.suppress(OSError):
+                if marker.read_text() == wanted:
+                    continue
+            todo.append((marker, wanted, [user, password, group_prefix, ",".join(topics)]))
+        if not todo:
+            return
         java = shutil.which("java")
         if not java:
             raise StackError("java not found: run `python3 deploy/local/stack.py install`")
@@ -585,12 +590,13 @@ class Stack:
         r = subprocess.run([java, "-Xmx256m", "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC",
                             f"-Dlog4j2.configurationFile={DEPLOY / 'kafka' / 'log4j2.yaml'}",
                             "-cp", f"{libs}/*", str(DEPLOY / "kafka" / "SecureSetup.java"),
-                            bootstrap, user, password, group_prefix, *topics],
+                            bootstrap, *(arg for _, _, args in todo for arg in args)],
                            capture_output=True, text=True, timeout=300)
         if r.returncode != 0:
-            raise StackError(f"kafka SCRAM user/ACLs for {user} failed:\n"
+            raise StackError(f"kafka SCRAM users/ACLs failed:\n"
                              f"{r.stdout[-2000:]}{r.stderr[-3000:]}")
-        marker.write_text(wanted)
+        for marker, wanted, _ in todo:
+            marker.write_text(wanted)
 
     def secure_kafka_env(self, user: str, password: str) -> dict[str, str]:
         """env() for the brokers' SASL_SSL listener, as `user`."""

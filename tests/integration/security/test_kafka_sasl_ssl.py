@@ -33,9 +33,9 @@ ALL_TOPICS = gateway_topics()
 
 @pytest.fixture(scope="module")
 def secured(stack):
-    stack.secure_kafka(*GATEWAY, "snaproom-gateway", ALL_TOPICS)
-    stack.secure_kafka(*LIMITED, "snaproom-limited",
-                       [t for t in ALL_TOPICS if not t.startswith(DENIED_TOPIC)])
+    stack.secure_kafka((*GATEWAY, "snaproom-gateway", ALL_TOPICS),
+                       (*LIMITED, "snaproom-limited",
+                        [t for t in ALL_TOPICS if not t.startswith(DENIED_TOPIC)]))
     return stack
 
 

@@ -25,7 +25,7 @@ pytestmark = pytest.mark.integration
 @pytest.fixture(scope="module")
 def flow(stack) -> FlowRecord:
     # Through the brokers' SASL_SSL listener, so the Kafka password is one of the secrets.
-    stack.secure_kafka(*KAFKA_GATEWAY, "snaproom-gateway", gateway_topics())
+    stack.secure_kafka((*KAFKA_GATEWAY, "snaproom-gateway", gateway_topics()))
     settings = stack_settings(stack.secure_kafka_env(*KAFKA_GATEWAY), log_level="debug",
                               secret_key=f"sk-{random_key()}", cache_encryption_key=random_key(),
                               outbox_backoff_max=2.0)
