@@ -587,11 +587,14 @@ class Stack:
             raise StackError("java not found: run `python3 deploy/local/stack.py install`")
         libs = fetch_kafka_libs(self.verbose)
         bootstrap = ",".join(f"127.0.0.1:{self.ports[k]}" for k in KAFKAS)
+        logs = self.state_dir / "kafka-setup"  # log4j2.yaml's files, not in the caller's cwd
+        logs.mkdir(parents=True, exist_ok=True)
         r = subprocess.run([java, "-Xmx256m", "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC",
                             f"-Dlog4j2.configurationFile={DEPLOY / 'kafka' / 'log4j2.yaml'}",
+                            f"-Dkafka.logs.dir={logs}",
                             "-cp", f"{libs}/*", str(DEPLOY / "kafka" / "SecureSetup.java"),
                             bootstrap, *(arg for _, _, args in todo for arg in args)],
-                           capture_output=True, text=True, timeout=300)
+                           capture_output=True, text=True, timeout=300, cwd=str(logs))
         if r.returncode != 0:
             raise StackError(f"kafka SCRAM users/ACLs failed:\n"
                              f"{r.stdout[-2000:]}{r.stderr[-3000:]}")
