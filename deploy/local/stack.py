@@ -26,6 +26,7 @@ import pwd
 import shutil
 import signal
 import socket
+import ssl
 import struct
 import subprocess
 import sys
@@ -51,6 +52,13 @@ BASE_PORTS = {
     "sentinel-1": 26379,
     "sentinel-2": 26380,
     "sentinel-3": 26381,
+    # The TLS-only Redis group (issue 16): its own master, replica and Sentinels, so the
+    # plaintext group above keeps serving every other test. A base range of its own.
+    "redis-tls-master": 16379,
+    "redis-tls-replica": 16380,
+    "sentinel-tls-1": 16381,
+    "sentinel-tls-2": 16382,
+    "sentinel-tls-3": 16383,
     "kafka-1": 9092,
     "kafka-2": 9093,
     "kafka-3": 9094,
@@ -58,13 +66,21 @@ BASE_PORTS = {
 # kafka-N controller listener: 19191 + N; far from the client ports, so
 # stacks at port offsets a few hundred apart never collide
 KAFKA_CONTROLLER_BASE = 19192
+# kafka-N SASL_SSL listener (SCRAM-SHA-512 over TLS, ACLs; issue 16): 29091 + N, a base range of
+# its own. The PLAINTEXT listener above stays for every other test: its principal
+# (User:ANONYMOUS) is a super user, as is the controller listener's.
+KAFKA_SECURE_BASE = 29092
 SERVICES = list(BASE_PORTS)  # start order
 REDIS_NODES = ("redis-master", "redis-replica")
 SENTINELS = ("sentinel-1", "sentinel-2", "sentinel-3")
+TLS_REDIS_NODES = ("redis-tls-master", "redis-tls-replica")
+TLS_SENTINELS = ("sentinel-tls-1", "sentinel-tls-2", "sentinel-tls-3")
+TLS_SENTINEL_MASTER = "snaproom-tls"
 KAFKAS = ("kafka-1", "kafka-2", "kafka-3")
 GROUPS = {
     "redis": list(REDIS_NODES) + list(SENTINELS),
     "sentinels": list(SENTINELS),
+    "redis-tls": list(TLS_REDIS_NODES) + list(TLS_SENTINELS),
     "kafka": list(KAFKAS),
     "pg": ["postgres"],
     "all": SERVICES,
@@ -128,10 +144,17 @@ class RedisReplyError(Exception):
     pass
 
 
-def redis_cmd(port: int, *args, password: str | None = REDIS_PASSWORD, timeout: float = 1.0):
-    """Send one command to 127.0.0.1:port (after AUTH if password) and return the reply.
+def redis_cmd(port: int, *args, password: str | None = REDIS_PASSWORD, timeout: float = 1.0,
+              tls_ca: Path | None = None):
+    """Send one command to 127.0.0.1:port (after AUTH if password) and return the reply; over
+    TLS, verifying the server against tls_ca, when given.
     Raises OSError/ConnectionError if unreachable, RedisReplyError on an error reply."""
-    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
+    with contextlib.ExitStack() as stack:
+        s = stack.enter_context(socket.create_connection(("127.0.0.1", port), timeout=timeout))
+        if tls_ca is not None:
+            s = stack.enter_context(
+                ssl.create_default_context(cafile=str(tls_ca)).wrap_socket(
+                    s, server_hostname="127.0.0.1"))
         s.settimeout(timeout)
         r = _RespReader(s)
         if password:
@@ -366,6 +389,8 @@ class Stack:
         self.ports = {n: p + self.port_offset for n, p in BASE_PORTS.items()}
         self.controller_ports = {n: KAFKA_CONTROLLER_BASE + i + self.port_offset
                                  for i, n in enumerate(KAFKAS)}
+        self.secure_ports = {n: KAFKA_SECURE_BASE + i + self.port_offset
+                             for i, n in enumerate(KAFKAS)}
         self._children: dict[str, subprocess.Popen] = {}
         self._lock = threading.Lock()
 
@@ -381,7 +406,8 @@ class Stack:
         self._write_meta()
         to_start = [n for n in names_l if not self.is_running(n)]
         for n in to_start:
-            if _tcp_open(self.ports[n]) or (n in KAFKAS and _tcp_open(self.controller_ports[n])):
+            if _tcp_open(self.ports[n]) or (n in KAFKAS and (
+                    _tcp_open(self.controller_ports[n]) or _tcp_open(self.secure_ports[n]))):
                 raise StackError(f"{n}: port {self.ports[n]} is in use by a process "
                                  f"this stack did not start; "
                                  f"stop it or set SNAPROOM_STACK_PORT_OFFSET")
@@ -411,7 +437,8 @@ class Stack:
         names_l = self._expand(names)
         running = [n for n in names_l if self.is_running(n)]
         # Stop clients of a service before the service: Kafka, Sentinels, replica, master, Postgres.
-        order = list(KAFKAS) + list(SENTINELS) + ["redis-replica", "redis-master", "postgres"]
+        order = (list(KAFKAS) + list(SENTINELS) + ["redis-replica", "redis-master"]
+                 + list(TLS_SENTINELS) + ["redis-tls-replica", "redis-tls-master", "postgres"])
         pids = {}
         for n in order:
             if n in running:
@@ -469,19 +496,137 @@ class Stack:
             "KAFKA_BROKERS": ",".join(f"127.0.0.1:{p[k]}" for k in KAFKAS),
         }
 
-    def redis_master_port(self) -> int | None:
-        """The port Sentinels currently report as master (first Sentinel that answers)."""
-        for s in SENTINELS:
+    def redis_master_port(self, tls: bool = False) -> int | None:
+        """The port Sentinels currently report as master (first Sentinel that answers); of the
+        TLS group with tls=True."""
+        sentinels, master = (TLS_SENTINELS, TLS_SENTINEL_MASTER) if tls else (
+            SENTINELS, SENTINEL_MASTER)
+        for s in sentinels:
             try:
                 host, port = redis_cmd(self.ports[s], "SENTINEL", "get-master-addr-by-name",
-                                       SENTINEL_MASTER, password=None)
+                                       master, password=None, tls_ca=self._ca(s))
                 return int(port)
             except Exception:
                 continue
         return None
 
     def redis_node_for_port(self, port: int) -> str | None:
-        return next((n for n in REDIS_NODES if self.ports[n] == port), None)
+        return next((n for n in REDIS_NODES + TLS_REDIS_NODES if self.ports[n] == port), None)
+
+    # -- TLS (issue 16): one CA per state dir, a server certificate for 127.0.0.1/localhost
+
+    @property
+    def tls_dir(self) -> Path:
+        return self.state_dir / "tls"
+
+    def ensure_tls(self) -> Path:
+        """Make the CA and the server certificate (openssl) on first use; returns the dir with
+        ca.pem, server.pem, server.key and server-bundle.pem (key + chain, for Kafka's PEM
+        keystore)."""
+        d = self.tls_dir
+        if (d / ".complete").exists():
+            return d
+        d.mkdir(parents=True, exist_ok=True)
+        openssl = shutil.which("openssl")
+        if not openssl:
+            raise StackError("openssl not found: run `python3 deploy/local/stack.py install`")
+        with open(d / ".lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            if (d / ".complete").exists():
+                return d
+
+            def run(*argv: str) -> None:
+                r = subprocess.run([openssl, *argv], cwd=str(d), capture_output=True, text=True)
+                if r.returncode != 0:
+                    raise StackError(f"openssl {argv[0]} failed:\n{r.stderr[-2000:]}")
+
+            run("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key",
+                "-out", "ca.pem", "-days", "3650", "-subj", "/CN=snaproom local test CA",
+                "-addext", "basicConstraints=critical,CA:TRUE",
+                "-addext", "keyUsage=critical,keyCertSign,cRLSign")
+            run("req", "-newkey", "rsa:2048", "-nodes", "-keyout", "server.key",
+                "-out", "server.csr", "-subj", "/CN=localhost")
+            (d / "server.ext").write_text(
+                "basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\n"
+                "extendedKeyUsage=serverAuth,clientAuth\n"
+                "subjectAltName=IP:127.0.0.1,DNS:localhost\n"
+                "authorityKeyIdentifier=keyid\nsubjectKeyIdentifier=hash\n")
+            run("x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
+                "-CAcreateserial", "-out", "server.pem", "-days", "825",
+                "-extfile", "server.ext")
+            # PKCS#8 key then the chain: what Kafka reads as a PEM keystore.
+            run("pkcs8", "-topk8", "-nocrypt", "-in", "server.key", "-out", "server.pk8")
+            (d / "server-bundle.pem").write_text(
+                (d / "server.pk8").read_text() + (d / "server.pem").read_text()
+                + (d / "ca.pem").read_text())
+            for key in ("ca.key", "server.key", "server.pk8", "server-bundle.pem"):
+                os.chmod(d / key, 0o600)
+            (d / ".complete").write_text("ok\n")
+        return d
+
+    def secure_kafka(self, *principals: tuple[str, str, str, list[str]]) -> None:
+        """Upsert SCRAM-SHA-512 users, each (user, password, group_prefix, topics), and allow
+        each its topics (read, write, describe, create, describe configs) and the groups under
+        its prefix, nothing else (Java's single-file launcher with the Kafka jars, through the
+        PLAINTEXT listener; one JVM for all)."""
+        # Once per cluster and set of arguments: the credentials and ACLs live in the cluster's
+        # metadata, which outlives restarts (a `reset` formats a new cluster id).
+        cluster = self._read_meta().get("kafka_cluster_id")
+        todo = []
+        for user, password, group_prefix, topics in principals:
+            wanted = json.dumps([cluster, user, password, group_prefix, sorted(topics)])
+            marker = self.state_dir / f"kafka-secured-{user}.json"
+            with contextlib.suppress(OSError):
+                if marker.read_text() == wanted:
+                    continue
+            todo.append((marker, wanted, [user, password, group_prefix, ",".join(topics)]))
+        if not todo:
+            return
+        java = shutil.which("java")
+        if not java:
+            raise StackError("java not found: run `python3 deploy/local/stack.py install`")
+        libs = fetch_kafka_libs(self.verbose)
+        bootstrap = ",".join(f"127.0.0.1:{self.ports[k]}" for k in KAFKAS)
+        logs = self.state_dir / "kafka-setup"  # log4j2.yaml's files, not in the caller's cwd
+        logs.mkdir(parents=True, exist_ok=True)
+        r = subprocess.run([java, "-Xmx256m", "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC",
+                            f"-Dlog4j2.configurationFile={DEPLOY / 'kafka' / 'log4j2.yaml'}",
+                            f"-Dkafka.logs.dir={logs}",
+                            "-cp", f"{libs}/*", str(DEPLOY / "kafka" / "SecureSetup.java"),
+                            bootstrap, *(arg for _, _, args in todo for arg in args)],
+                           capture_output=True, text=True, timeout=300, cwd=str(logs))
+        if r.returncode != 0:
+            raise StackError(f"kafka SCRAM users/ACLs failed:\n"
+                             f"{r.stdout[-2000:]}{r.stderr[-3000:]}")
+        for marker, wanted, _ in todo:
+            marker.write_text(wanted)
+
+    def secure_kafka_env(self, user: str, password: str) -> dict[str, str]:
+        """env() for the brokers' SASL_SSL listener, as `user`."""
+        return self.env() | {
+            "KAFKA_BROKERS": ",".join(f"127.0.0.1:{self.secure_ports[k]}" for k in KAFKAS),
+            "KAFKA_SECURITY_PROTOCOL": "SASL_SSL",
+            "KAFKA_SASL_MECHANISM": "SCRAM-SHA-512",
+            "KAFKA_SASL_USERNAME": user,
+            "KAFKA_SASL_PASSWORD": password,
+            "KAFKA_SSL_CAFILE": str(self.tls_dir / "ca.pem"),
+        }
+
+    def tls_env(self) -> dict[str, str]:
+        """env() for the TLS Redis group: Sentinels and nodes on TLS only."""
+        p = self.ports
+        return self.env() | {
+            "REDIS_SENTINELS": ",".join(f"127.0.0.1:{p[s]}" for s in TLS_SENTINELS),
+            "REDIS_SENTINEL_MASTER": TLS_SENTINEL_MASTER,
+            "REDIS_HOST": "127.0.0.1",
+            "REDIS_PORT": str(p["redis-tls-master"]),
+            "REDIS_SSL": "true",
+            "REDIS_SSL_CA_FILE": str(self.tls_dir / "ca.pem"),
+        }
+
+    def _ca(self, name: str) -> Path | None:
+        """The CA to verify `name` with, if it speaks TLS."""
+        return self.tls_dir / "ca.pem" if name in TLS_REDIS_NODES + TLS_SENTINELS else None
 
     def log_path(self, name: str) -> Path:
         if name in KAFKAS:
@@ -631,9 +776,9 @@ class Stack:
     def _start_one(self, name: str) -> None:
         if name == "postgres":
             self._start_postgres()
-        elif name in REDIS_NODES:
+        elif name in REDIS_NODES + TLS_REDIS_NODES:
             self._start_redis(name)
-        elif name in SENTINELS:
+        elif name in SENTINELS + TLS_SENTINELS:
             self._start_sentinel(name)
         else:
             self._start_kafka(name)
@@ -708,18 +853,24 @@ class Stack:
 
     # -- redis
 
-    def _current_redis_master(self) -> int | None:
+    def _current_redis_master(self, tls: bool = False) -> int | None:
         """Port of the Redis master now. Sentinels are the authority when any answers (even if
         that node is down: they will fail over, or it is being restarted); otherwise a running
         node that reports role:master; otherwise None."""
-        port = self.redis_master_port()
+        port = self.redis_master_port(tls)
         if port is not None:
             return port
-        for n in REDIS_NODES:
+        for n in (TLS_REDIS_NODES if tls else REDIS_NODES):
             with contextlib.suppress(Exception):
-                if redis_info(self.ports[n]).get("role") == "master":
+                if redis_info(self.ports[n], tls_ca=self._ca(n)).get("role") == "master":
                     return self.ports[n]
         return None
+
+    def _tls_overrides(self) -> list[tuple[str, str]]:
+        d = self.ensure_tls()
+        return [("tls-cert-file", str(d / "server.pem")), ("tls-key-file", str(d / "server.key")),
+                ("tls-ca-cert-file", str(d / "ca.pem")), ("tls-auth-clients", "no"),
+                ("tls-replication", "yes")]
 
     def _start_redis(self, name: str) -> None:
         """Start a Redis node from its template. Role: what the Sentinels say (the master they
@@ -729,13 +880,17 @@ class Stack:
         d = self.state_dir / name
         d.mkdir(parents=True, exist_ok=True)
         port = self.ports[name]
-        master = self._current_redis_master()
+        tls = name in TLS_REDIS_NODES
+        master = self._current_redis_master(tls)
         if master is None:
-            master = self.ports["redis-master"]
-        overrides = [("port", str(port)), ("dir", str(d)), ("pidfile", str(d / "redis.pid")),
-                     ("logfile", '""'),
+            master = self.ports["redis-tls-master" if tls else "redis-master"]
+        overrides = [("port", "0" if tls else str(port)), ("dir", str(d)),
+                     ("pidfile", str(d / "redis.pid")), ("logfile", '""'),
                      ("replicaof", "no one" if master == port else f"127.0.0.1 {master}")]
-        tpl = (DEPLOY / "redis" / f"{name}.conf").read_text()
+        if tls:  # TLS only: clients, the replica's link and the Sentinels all use tls-port
+            overrides += [("tls-port", str(port)), *self._tls_overrides()]
+        template = name.replace("redis-tls-", "redis-")
+        tpl = (DEPLOY / "redis" / f"{template}.conf").read_text()
         conf = d / "redis.conf"
         conf.write_text(_apply_overrides(tpl, overrides))
         self._spawn(name, [shutil.which("redis-server") or "redis-server", str(conf)],
@@ -752,16 +907,22 @@ class Stack:
             for line in conf.read_text().splitlines():
                 if line.startswith("sentinel myid "):
                     myid = line.split()[2]
-        master = self._current_redis_master() or self.ports["redis-master"]
-        overrides = [("port", str(self.ports[name])), ("dir", str(d)),
+        tls = name in TLS_SENTINELS
+        master_name = TLS_SENTINEL_MASTER if tls else SENTINEL_MASTER
+        master = self._current_redis_master(tls) or self.ports[
+            "redis-tls-master" if tls else "redis-master"]
+        overrides = [("port", "0" if tls else str(self.ports[name])), ("dir", str(d)),
                      ("pidfile", str(d / "sentinel.pid")), ("logfile", '""'),
-                     ("sentinel monitor", f"{SENTINEL_MASTER} 127.0.0.1 {master} 2")]
-        tpl = (DEPLOY / "redis" / "sentinel.conf").read_text()
+                     ("sentinel monitor", f"{master_name} 127.0.0.1 {master} 2")]
+        if tls:
+            overrides += [("tls-port", str(self.ports[name])), *self._tls_overrides()]
+        tpl = (DEPLOY / "redis" / "sentinel.conf").read_text().replace(SENTINEL_MASTER,
+                                                                        master_name)
         text = _apply_overrides(tpl, overrides)
         # `sentinel monitor` must precede the other per-master lines: move them after it.
         lines = text.splitlines()
         per_master = [ln for ln in lines
-                      if ln.strip().startswith("sentinel ") and SENTINEL_MASTER in ln
+                      if ln.strip().startswith("sentinel ") and master_name in ln
                       and not ln.strip().startswith("sentinel monitor")]
         lines = [ln for ln in lines if ln not in per_master] + per_master
         if myid:
@@ -784,10 +945,24 @@ class Stack:
         voters = ",".join(f"{i + 1}@127.0.0.1:{self.controller_ports[k]}"
                           for i, k in enumerate(KAFKAS))
         port, cport = self.ports[name], self.controller_ports[name]
+        sport = self.secure_ports[name]
+        tls = self.ensure_tls()
+        secure = "listener.name.secure."
         overrides = [("node.id", str(idx)), ("controller.quorum.voters", voters),
-                     ("listeners",
-                      f"PLAINTEXT://127.0.0.1:{port},CONTROLLER://127.0.0.1:{cport}"),
-                     ("advertised.listeners", f"PLAINTEXT://127.0.0.1:{port}"),
+                     ("listeners", f"PLAINTEXT://127.0.0.1:{port},CONTROLLER://127.0.0.1:{cport},"
+                                   f"SECURE://127.0.0.1:{sport}"),
+                     ("advertised.listeners",
+                      f"PLAINTEXT://127.0.0.1:{port},SECURE://127.0.0.1:{sport}"),
+                     ("listener.security.protocol.map",
+                      "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT,SECURE:SASL_SSL"),
+                     ("sasl.enabled.mechanisms", "SCRAM-SHA-512"),
+                     (secure + "scram-sha-512.sasl.jaas.config",
+                      "org.apache.kafka.common.security.scram.ScramLoginModule required;"),
+                     (secure + "ssl.keystore.type", "PEM"),
+                     (secure + "ssl.keystore.location", str(tls / "server-bundle.pem")),
+                     ("authorizer.class.name",
+                      "org.apache.kafka.metadata.authorizer.StandardAuthorizer"),
+                     ("super.users", "User:ANONYMOUS;User:admin"),
                      ("log.dirs", str(data))]
         props = d / "server.properties"
         props.write_text(_apply_overrides((DEPLOY / "kafka" / "server.properties").read_text(),
@@ -820,25 +995,29 @@ class Stack:
         port = self.ports[name]
         if name == "postgres":
             return self._pg_ready()
-        if name in REDIS_NODES:
-            if redis_cmd(port, "PING") != "PONG":
+        ca = self._ca(name)
+        if name in REDIS_NODES + TLS_REDIS_NODES:
+            if redis_cmd(port, "PING", tls_ca=ca) != "PONG":
                 return False
-            info = redis_info(port)
+            info = redis_info(port, tls_ca=ca)
             if info.get("role") == "master":
                 return True
             mport = int(info.get("master_port", 0))
             master_up = mport and _tcp_open(mport)
             return info.get("master_link_status") == "up" or not master_up
-        if name in SENTINELS:
-            m = _pairs(redis_cmd(port, "SENTINEL", "master", SENTINEL_MASTER, password=None))
+        if name in SENTINELS + TLS_SENTINELS:
+            nodes, group = ((TLS_REDIS_NODES, TLS_SENTINELS) if ca else (REDIS_NODES, SENTINELS))
+            master_name = TLS_SENTINEL_MASTER if ca else SENTINEL_MASTER
+            m = _pairs(redis_cmd(port, "SENTINEL", "master", master_name, password=None,
+                                 tls_ca=ca))
             if m.get("flags") != "master":
                 return False
-            want_replicas = sum(1 for n in REDIS_NODES if self.is_running(n)) - 1
-            want_sentinels = sum(1 for n in SENTINELS if self.is_running(n)) - 1
-            reps = [_pairs(r) for r in redis_cmd(port, "SENTINEL", "replicas", SENTINEL_MASTER,
-                                                 password=None)]
-            sens = [_pairs(r) for r in redis_cmd(port, "SENTINEL", "sentinels", SENTINEL_MASTER,
-                                                 password=None)]
+            want_replicas = sum(1 for n in nodes if self.is_running(n)) - 1
+            want_sentinels = sum(1 for n in group if self.is_running(n)) - 1
+            reps = [_pairs(r) for r in redis_cmd(port, "SENTINEL", "replicas", master_name,
+                                                 password=None, tls_ca=ca)]
+            sens = [_pairs(r) for r in redis_cmd(port, "SENTINEL", "sentinels", master_name,
+                                                 password=None, tls_ca=ca)]
             ok_reps = sum(1 for r in reps
                           if r.get("flags") == "slave" and r.get("master-link-status") == "ok")
             ok_sens = sum(1 for s in sens if s.get("flags") == "sentinel")
@@ -909,6 +1088,8 @@ PACKAGES_BY_COMMAND = {
     "java": "openjdk-17-jre-headless",
     "mvn": "maven",
     "docker-compose": "docker-compose",
+    "kcat": "kcat",        # the security tests read every topic with a real consumer
+    "openssl": "openssl",  # the TLS listeners' CA and certificates
 }
 
 
@@ -964,8 +1145,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("names", nargs="*", help=names_help)
     p = sub.add_parser("status", help="show each service: pid, port, running, ready")
     p.add_argument("--json", action="store_true", help="machine-readable output")
-    sub.add_parser("env", help="print `export` lines for the app "
-                               "(DATABASE_URL, REDIS_*, KAFKA_BROKERS, ...)")
+    p = sub.add_parser("env", help="print `export` lines for the app "
+                                   "(DATABASE_URL, REDIS_*, KAFKA_BROKERS, ...)")
+    p.add_argument("--tls", action="store_true",
+                   help="Redis through the TLS group (redis-tls: its Sentinels, REDIS_SSL)")
     sub.add_parser("install", help="apt-get install missing postgres/redis/java/maven packages; "
                                    "fetch Kafka jars")
     sub.add_parser("reset", help="stop everything, then delete the state dir")
@@ -990,9 +1173,9 @@ def main(argv: list[str] | None = None) -> int:
             else:
                 for r in rows:
                     state = "ready" if r["ready"] else ("running" if r["running"] else "stopped")
-                    print(f"{r['name']:<14} {state:<8} port {r['port']:<6} pid {r['pid'] or '-'}")
+                    print(f"{r['name']:<17} {state:<8} port {r['port']:<6} pid {r['pid'] or '-'}")
         elif args.cmd == "env":
-            for k, v in st.env().items():
+            for k, v in (st.tls_env() if args.tls else st.env()).items():
                 print(f"export {k}={v}")
         elif args.cmd == "reset":
             st.reset()

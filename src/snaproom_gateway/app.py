@@ -15,7 +15,7 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
-from snaproom_gateway import SERVICE_NAME, __version__, gc_tuning
+from snaproom_gateway import SERVICE_NAME, __version__, gc_tuning, redaction
 from snaproom_gateway.analytics.views import ProfileViewCounter
 from snaproom_gateway.api_errors import document_unreadable_bodies
 from snaproom_gateway.audit.router import router as audit_router
@@ -137,6 +137,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         expose_headers=CORS_EXPOSE_HEADERS,
     )
     app.add_middleware(RequestIdMiddleware)
+    redaction.install(app)  # a 422 never echoes a password or token
     app.include_router(health_router)
     resilience_setup.install(app)
     app.include_router(events_admin_router)

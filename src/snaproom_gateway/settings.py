@@ -10,7 +10,7 @@ import re
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
-from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_SECRET = "change-me-in-production"
@@ -95,6 +95,11 @@ class Settings(BaseSettings):
     # fails as busy (load, not an outage: no breaker counts it). Below BREAKER_TIMEOUT_REDIS.
     redis_pool_timeout: float = Field(0.25, gt=0, le=30)
     redis_replica_reads: bool = True
+    # TLS to the Redis nodes and the Sentinels (a rediss:// REDIS_URL turns it on too). The CA
+    # file verifies their certificates; the host name is checked unless turned off.
+    redis_ssl: bool = False
+    redis_ssl_ca_file: str | None = None
+    redis_ssl_check_hostname: bool = True
 
     # Kafka: no brokers means the in-process event bus.
     kafka_brokers: HostPortList = []
@@ -164,6 +169,11 @@ class Settings(BaseSettings):
     cache_prune_interval: float = Field(300.0, gt=0, le=86_400)
     # Serve cacheable public GET routes from the cache before routing (cache/http.py).
     cache_http_fast_path: bool = True
+    # Encryption at rest of what goes to Redis (cache/sealing.py): AES-256-GCM, 32 bytes of
+    # base64 (`openssl rand -base64 32`). The previous key only opens, for a rolling rotation.
+    # Required outside local/development/testing; there, unset means a key derived from SECRET_KEY.
+    cache_encryption_key: SecretStr | None = None
+    cache_encryption_key_previous: SecretStr | None = None
 
     # --- resilience (breakers) ---
     # One breaker per dependency (database, redis, kafka); see resilience/breaker.py.
@@ -295,10 +305,24 @@ class Settings(BaseSettings):
             raise ValueError(f"{value!r} is not a rate limit like '10/minute'") from None
         return value
 
+    @field_validator("cache_encryption_key", "cache_encryption_key_previous", mode="before")
+    @classmethod
+    def _sealing_key(cls, value: object) -> object:
+        if value is None or value == "":
+            return None
+        from snaproom_gateway.cache.sealing import parse_key
+
+        text = value.get_secret_value() if isinstance(value, SecretStr) else str(value)
+        parse_key(text)  # raises ValueError (InvalidSealingKey) with the reason
+        return text
+
     @model_validator(mode="after")
     def _production_needs_a_secret(self) -> Settings:
         if self.app_env not in DEV_ENVS and self.secret_key == DEFAULT_SECRET:
             raise ValueError("SECRET_KEY must be set outside local/development/testing")
+        if self.app_env not in DEV_ENVS and self.cache_encryption_key is None:
+            raise ValueError("CACHE_ENCRYPTION_KEY must be set outside local/development/testing "
+                             "(32 bytes of base64: `openssl rand -base64 32`)")
         return self
 
     # Derived values: what the process actually runs on.
@@ -349,7 +373,8 @@ class Settings(BaseSettings):
 
 def _shown_input(field: str, value: object) -> str:
     """The offending value for the message, with passwords kept out of logs."""
-    if isinstance(value, dict) or any(word in field for word in ("password", "secret", "token")):
+    if isinstance(value, dict) or any(word in field
+                                      for word in ("password", "secret", "token", "key")):
         return ""
     if isinstance(value, str) and "@" in value and "://" in value:
         value = re.sub(r"://([^:/@]*):[^@]*@", r"://\1:***@", value)

@@ -369,6 +369,12 @@ def test_every_secret_is_a_required_variable_without_a_default(services):
     assert "${POSTGRES_PASSWORD:?" in database_url
 
 
+def test_gateway_needs_a_cache_encryption_key_and_accepts_a_previous_one(services):
+    gateway = env(services["gateway"])
+    assert REQUIRED_VARIABLE.match(gateway["CACHE_ENCRYPTION_KEY"])
+    assert gateway["CACHE_ENCRYPTION_KEY_PREVIOUS"] == "${CACHE_ENCRYPTION_KEY_PREVIOUS:-}"
+
+
 def test_env_example_defines_every_variable_compose_reads():
     referenced = set(re.findall(r"\$\{([A-Z0-9_]+)", COMPOSE_PATH.read_text().split("\n# ----")[0]))
     defined = {

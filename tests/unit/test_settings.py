@@ -10,7 +10,7 @@ from snaproom_gateway.settings import SettingsError, load_settings
 def clean_env(monkeypatch, tmp_path):
     monkeypatch.chdir(tmp_path)  # no stray .env
     for name in ("DATABASE_URL", "REDIS_SENTINELS", "REDIS_HOST", "REDIS_URL", "REDIS_PORT",
-                 "KAFKA_BROKERS", "CACHE_DRIVER", "APP_ENV", "SECRET_KEY"):
+                 "KAFKA_BROKERS", "CACHE_DRIVER", "APP_ENV", "SECRET_KEY", "CACHE_ENCRYPTION_KEY"):
         monkeypatch.delenv(name, raising=False)
 
 
@@ -69,6 +69,7 @@ def test_production_refuses_the_default_secret(monkeypatch):
     with pytest.raises(SettingsError, match="SECRET_KEY must be set"):
         load_settings()
     monkeypatch.setenv("SECRET_KEY", "s3cret-from-the-vault")
+    monkeypatch.setenv("CACHE_ENCRYPTION_KEY", "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=")
     assert load_settings().app_env == "production"
 
 

@@ -6,6 +6,7 @@ import logging
 
 from snaproom_gateway.cache.memory import MemoryStore
 from snaproom_gateway.cache.redis_store import Breaker, RedisStore
+from snaproom_gateway.cache.sealing import build_sealer
 from snaproom_gateway.cache.tagged import TaggedCache
 from snaproom_gateway.infra.redis import RedisClients
 from snaproom_gateway.settings import Settings
@@ -25,7 +26,7 @@ def build_cache(settings: Settings, redis_clients: RedisClients | None,
                        cooldown=settings.cache_redis_cooldown,
                        max_in_flight=min(settings.cache_redis_max_in_flight,
                                          max(1, settings.redis_max_connections // 2)),
-                       breaker=breaker)
+                       breaker=breaker, sealer=build_sealer(settings))
     local = (MemoryStore(settings.cache_l1_max_entries,
                          refresh_after=settings.cache_l1_refresh_after or None)
              if settings.cache_l1_enabled else None)

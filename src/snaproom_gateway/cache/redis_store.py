@@ -15,6 +15,10 @@ Invalidation is one Lua script: delete every member key, delete the tag set, bum
 and PUBLISH the tags to the other instances, atomically. The scripts touch keys they do not
 declare (the members), which Redis allows outside Cluster; this deployment is Sentinel.
 
+With a Sealer (cache/sealing.py) the stored bytes (header and value) are AES-GCM sealed, bound
+to their key: Redis holds no personal data in the clear. A value that does not open (plain, an
+old key, tampered) reads as a miss.
+
 Errors: every call is bounded by `op_timeout`; a connection-level failure sets a short cooldown
 during which calls fail fast. Callers get `RedisUnavailable` and decide (reads become misses).
 An optional breaker (anything with `async call(fn)`) replaces the cooldown when given.
@@ -44,6 +48,7 @@ from snaproom_gateway.cache.keys import (
     tag_generation_key,
     tag_set_key,
 )
+from snaproom_gateway.cache.sealing import Sealer
 
 T = TypeVar("T")
 
@@ -143,8 +148,10 @@ def subscriber_client(client: Redis) -> Redis:
     kwargs = {k: v for k, v in pool.connection_kwargs.items() if k != "connection_pool"}
     kwargs["retry"] = Retry(NoBackoff(), 0)
     if isinstance(pool, SentinelConnectionPool):
+        # The connection class carries TLS (SentinelManagedSSLConnection) when it is on.
         new_pool: ConnectionPool = SentinelConnectionPool(
-            pool.service_name, pool.sentinel_manager, max_connections=2, **kwargs)
+            pool.service_name, pool.sentinel_manager, max_connections=2,
+            connection_class=pool.connection_class, **kwargs)
     else:
         new_pool = ConnectionPool(connection_class=pool.connection_class, max_connections=2,
                                   **kwargs)
@@ -163,8 +170,10 @@ def decode_stored(raw: bytes) -> tuple[bytes, tuple[str, ...]]:
 class RedisStore:
     def __init__(self, client: Redis, *, op_timeout: float, cooldown: float,
                  max_in_flight: int = 32, breaker: Breaker | None = None,
-                 instance_id: str | None = None) -> None:
+                 instance_id: str | None = None, sealer: Sealer | None = None) -> None:
         self.client = client
+        self.sealer = sealer
+        self.unreadable = 0  # values that did not open (counted as misses)
         # The Foundation's pool is not a blocking one: past max_connections redis-py raises
         # "Too many connections" instead of waiting. The cache queues here instead, within
         # op_timeout, and leaves the rest of the pool to the other users of the client.
@@ -242,14 +251,29 @@ class RedisStore:
 
     # --- values -------------------------------------------------------------------------
 
+    def _stored(self, key: str, value: bytes, tags: Sequence[str]) -> bytes:
+        raw = encode_stored(value, tags)
+        return raw if self.sealer is None else self.sealer.seal(raw, key)
+
+    def _decoded(self, key: str, raw: bytes | None) -> tuple[bytes, tuple[str, ...]] | None:
+        if raw is None:
+            return None
+        if self.sealer is not None:
+            opened = self.sealer.open(raw, key)
+            if opened is None:
+                self.unreadable += 1
+                return None
+            raw = opened
+        return decode_stored(raw)
+
     async def get(self, key: str) -> tuple[bytes, tuple[str, ...]] | None:
         raw = await self._run(lambda: self.client.get(key))
-        return None if raw is None else decode_stored(raw)
+        return self._decoded(key, raw)
 
     async def get_many(self, keys: Sequence[str]) -> list[tuple[bytes, tuple[str, ...]] | None]:
         """get() of several keys in one round trip (MGET)."""
         raws = await self._run(lambda: self.client.mget(keys))
-        return [None if raw is None else decode_stored(raw) for raw in raws]
+        return [self._decoded(key, raw) for key, raw in zip(keys, raws, strict=True)]
 
     async def set(self, key: str, value: bytes, ttl: float, tags: Sequence[str],
                   expect_generations: dict[str, int] | None = None,
@@ -258,7 +282,7 @@ class RedisStore:
         was read (the value is then not stored). With lock_token, also release that fill lock."""
         ttl_ms = max(int(ttl * 1000), 1)
         keys = [key, *(tag_set_key(t) for t in tags)]
-        args: list[Any] = [encode_stored(value, tags), ttl_ms, len(tags)]
+        args: list[Any] = [self._stored(key, value, tags), ttl_ms, len(tags)]
         if expect_generations is not None:
             keys += [tag_generation_key(t) for t in tags]
             args += ["1", *(str(expect_generations.get(t, 0)) for t in tags)]
@@ -328,7 +352,15 @@ class RedisStore:
         args = [token, max(int(lock_ttl * 1000), 1)]
         state, payload = await self._run(lambda: self._begin_fill(keys=keys, args=args))
         if state == 1:
-            return "hit", decode_stored(payload), {}
+            found = self._decoded(key, payload)
+            if found is not None:
+                return "hit", found, {}
+            # Unreadable (sealed with a key this process lacks): drop it and fill as on a miss.
+            await self._run(lambda: self.client.delete(key))
+            state, payload = await self._run(lambda: self._begin_fill(keys=keys, args=args))
+            if state == 1:
+                found = self._decoded(key, payload)
+                return ("hit", found, {}) if found is not None else ("busy", None, {})
         generations = {tag: int(v) for tag, v in zip(tags, payload, strict=True)}
         return ("locked" if state == 2 else "busy"), None, generations
 

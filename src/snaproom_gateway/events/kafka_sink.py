@@ -23,7 +23,7 @@ from aiokafka.partitioner import DefaultPartitioner
 from snaproom_gateway.events import dead_rows
 from snaproom_gateway.events.catalog import dlq_topic
 from snaproom_gateway.events.outbox import OutboxRow
-from snaproom_gateway.events.topics import ensure_topics
+from snaproom_gateway.events.topics import TopicsNotAuthorized, ensure_topics
 from snaproom_gateway.infra.kafka import KafkaConnection, send_dead_letter
 from snaproom_gateway.settings import Settings
 
@@ -45,6 +45,7 @@ class KafkaSink:
         self.kafka = kafka
         self.settings = settings
         self.topics_ready = not settings.kafka_ensure_topics
+        self.denied_topics: list[str] = []  # topics the ACLs hide from this principal
         # Set once the producer is connected and the topics exist: consumers start after it.
         self.ready_event = asyncio.Event()
         self._partitioner = DefaultPartitioner()
@@ -58,7 +59,13 @@ class KafkaSink:
         if self.kafka.producer is None or self.kafka.admin is None:
             return False
         if not self.topics_ready:
-            await ensure_topics(self.kafka.admin, self.settings)
+            try:
+                await ensure_topics(self.kafka.admin, self.settings)
+            except TopicsNotAuthorized as exc:
+                # Said once; the rows of those topics stay pending (each send is refused),
+                # the other topics flow.
+                self.denied_topics = exc.topics
+                log.warning("kafka: %s; their events wait in the outbox", exc)
             self.topics_ready = True
         self.ready_event.set()
         return True
@@ -88,7 +95,10 @@ class KafkaSink:
         sizes: list[tuple[str, int]] = []  # (topic, bytes) of each batch in `sent`
         try:
             async with asyncio.timeout(self._bound):
-                plan = await self._plan(producer, rows)
+                denied: dict[int, BaseException] = {}
+                plan = await self._plan(producer, rows, denied)
+                for index, error in denied.items():
+                    results[index] = error
                 for (topic, partition), indices in plan.items():
                     for chunk, batch in self._batches(producer, rows, indices,
                                                       self.batch_bytes.get(topic)):
@@ -101,7 +111,7 @@ class KafkaSink:
             # not enqueued fails (the rest is settled below; still pending = PendingDelivery)
             queued = {i for chunk, _ in sent for i in chunk}
             for index in range(len(rows)):
-                if index not in queued:
+                if index not in queued and results[index] is None:
                     results[index] = exc
         for (chunk, future), (topic, size) in zip(sent, sizes, strict=True):
             outcome = _outcome(future)
@@ -113,16 +123,23 @@ class KafkaSink:
             self._renew = True
         return results
 
-    async def _plan(self, producer: Any, rows: list[OutboxRow]
-                    ) -> dict[tuple[str, int], list[int]]:
+    async def _plan(self, producer: Any, rows: list[OutboxRow],
+                    denied: dict[int, BaseException]) -> dict[tuple[str, int], list[int]]:
         """Row indices per (topic, partition), in seq order. The partition of a key is the
-        default partitioner's (murmur2 of the key), as send() would pick it."""
-        partitions: dict[str, list[int]] = {}
+        default partitioner's (murmur2 of the key), as send() would pick it. Rows of a topic
+        this principal may not use go into `denied` instead."""
+        partitions: dict[str, list[int] | BaseException] = {}
         plan: dict[tuple[str, int], list[int]] = {}
         for index, row in enumerate(rows):
             if row.topic not in partitions:
-                partitions[row.topic] = sorted(await producer.partitions_for(row.topic))
+                try:
+                    partitions[row.topic] = sorted(await producer.partitions_for(row.topic))
+                except kafka_errors.TopicAuthorizationFailedError as exc:
+                    partitions[row.topic] = exc  # an ACL: only this topic's rows wait
             available = partitions[row.topic]
+            if isinstance(available, BaseException):
+                denied[index] = available
+                continue
             key = row.key.encode() if row.key is not None else None
             partition = self._partitioner(key, available, available)
             plan.setdefault((row.topic, partition), []).append(index)

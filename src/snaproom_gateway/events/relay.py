@@ -154,7 +154,10 @@ class OutboxRelay:
         if self._inflight:
             return await self._settle_inflight()
         # After a failure probe with one row: a dead broker is not handed thousands of rows.
-        limit = 1 if self.failing else self.settings.outbox_batch_size
+        # Not when the brokers refuse some topics (ACLs): the oldest row would be refused every
+        # time and hold back the topics that are allowed.
+        probe = self.failing and not getattr(self.sink, "denied_topics", None)
+        limit = 1 if probe else self.settings.outbox_batch_size
         marking, acknowledged = self._marking, self._marking_seqs
         session = self.sessionmaker()
         try:

@@ -14,6 +14,16 @@ from snaproom_gateway.settings import Settings
 
 log = logging.getLogger(__name__)
 _TOPIC_EXISTS = 36
+_TOPIC_AUTHORIZATION_FAILED = 29
+
+
+class TopicsNotAuthorized(RuntimeError):
+    """The principal may not see or create these topics (Kafka ACLs)."""
+
+    def __init__(self, topics: list[str]) -> None:
+        super().__init__("not authorized for topics " + ", ".join(topics)
+                         + " (no ACL for KAFKA_SASL_USERNAME)")
+        self.topics = topics
 
 
 def wanted_topics(settings: Settings, brokers: int) -> dict[str, tuple[int, int]]:
@@ -39,13 +49,18 @@ async def ensure_topics(admin: AIOKafkaAdminClient, settings: Settings,
         result = {name: "exists" for name in wanted if name in existing}
         if missing:
             response = await admin.create_topics(missing, timeout_ms=int(timeout * 1000))
-            errors = []
+            errors, denied = [], []
             for topic, code, message in response.topic_errors:
                 if code in (0, _TOPIC_EXISTS):
                     result[topic] = "created" if code == 0 else "exists"
+                elif code == _TOPIC_AUTHORIZATION_FAILED:
+                    denied.append(topic)  # hidden from list_topics too: an ACL, not a bug
                 else:
                     errors.append(f"{topic}: error {code} {message or ''}".strip())
-            if errors:
+            if denied and not errors:
+                raise TopicsNotAuthorized(denied)
+            if errors or denied:
+                errors += [f"{topic}: not authorized" for topic in denied]
                 raise RuntimeError("cannot create topics: " + "; ".join(errors))
             log.info("kafka topics created: %s",
                      ", ".join(t for t, v in result.items() if v == "created"))

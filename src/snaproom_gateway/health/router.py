@@ -102,5 +102,9 @@ async def kafka(request: Request) -> JSONResponse:
         body["total_lag"] = consumers["total_lag"]
         body["consumer_groups"] = {name: {"state": g["state"], "lag": g["lag"]}
                                    for name, g in consumers["groups"].items()}
-        body["outbox_pending"] = events.outbox_health()["pending"]
+        outbox = events.outbox_health()
+        body["outbox_pending"] = outbox["pending"]
+        if outbox["last_error"] and body["status"] == checks.HEALTHY:
+            # Connected, but the brokers refuse what the relay sends (an ACL, say): say why.
+            body["status"], body["error"] = checks.DEGRADED, outbox["last_error"]
     return _single("kafka", body)

@@ -16,6 +16,8 @@ from typing import Any
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.conn import create_conn
+from aiokafka.errors import SaslAuthenticationFailed
 
 from snaproom_gateway.infra.waiting import wait_set
 from snaproom_gateway.settings import Settings
@@ -40,6 +42,49 @@ def client_options(settings: Settings) -> dict[str, Any]:
             sasl_plain_password=settings.kafka_sasl_password,
         )
     return options
+
+
+def describe_failure(exc: BaseException, settings: Settings) -> str:
+    """One line a person can act on: what failed and which setting to check. Never a secret."""
+    if isinstance(exc, SaslAuthenticationFailed):
+        return (f"SASL authentication failed for user {settings.kafka_sasl_username!r} "
+                f"({settings.kafka_sasl_mechanism}): check KAFKA_SASL_USERNAME and "
+                f"KAFKA_SASL_PASSWORD")
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        return (f"the brokers' TLS certificate is not trusted ({exc.verify_message}): check "
+                f"KAFKA_SSL_CAFILE")
+    if isinstance(exc, ssl.SSLError):
+        return (f"TLS handshake with the brokers failed ({exc.reason or exc}): check "
+                f"KAFKA_SECURITY_PROTOCOL and that KAFKA_BROKERS are TLS listeners")
+    if isinstance(exc, OSError | TimeoutError):
+        return f"no broker answers at {','.join(settings.kafka_brokers)} ({type(exc).__name__})"
+    return f"{type(exc).__name__}: {exc}"
+
+
+async def diagnose(settings: Settings) -> str | None:
+    """Why no broker takes a client: aiokafka's bootstrap error names none ("Unable to
+    bootstrap"), so one plain connection per broker, with the same TLS and SASL, tells it.
+    None when a broker accepts it (the failure was elsewhere)."""
+    options = client_options(settings)
+    failure: BaseException | None = None
+    for item in settings.kafka_brokers:
+        host, _, port = item.rpartition(":")
+        try:
+            async with asyncio.timeout(settings.kafka_request_timeout_ms / 1000):
+                conn = await create_conn(
+                    host, int(port), client_id=settings.kafka_client_id,
+                    request_timeout_ms=settings.kafka_request_timeout_ms,
+                    ssl_context=options.get("ssl_context"),
+                    security_protocol=settings.kafka_security_protocol,
+                    sasl_mechanism=options.get("sasl_mechanism"),
+                    sasl_plain_username=options.get("sasl_plain_username"),
+                    sasl_plain_password=options.get("sasl_plain_password"))
+        except Exception as exc:
+            failure = exc
+            continue
+        conn.close()
+        return None
+    return None if failure is None else describe_failure(failure, settings)
 
 
 def producer_options(settings: Settings) -> dict[str, Any]:
@@ -103,14 +148,20 @@ class KafkaConnection:
 
     async def _connect_forever(self) -> None:
         delay = 0.5
+        reported: str | None = None
         while self.producer is None:
             try:
                 await self._connect_once()
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # any bootstrap failure: retry with backoff
-                self.last_error = f"{type(exc).__name__}: {exc}"
-                log.warning("kafka not reachable (%s); retrying in %.1fs", self.last_error, delay)
+                cause = await diagnose(self.settings) if "bootstrap" in str(exc) else None
+                self.last_error = cause or describe_failure(exc, self.settings)
+                # One line per cause, not one per retry: a wrong password is said once, clearly.
+                log.log(logging.WARNING if self.last_error != reported else logging.DEBUG,
+                        "kafka not connected: %s; retrying in the background (writes wait in "
+                        "the outbox)", self.last_error)
+                reported = self.last_error
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 10.0)
             else:

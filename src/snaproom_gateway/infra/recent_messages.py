@@ -6,6 +6,10 @@ fill from the database racing an append, land in id order whatever order they ar
 write is one Lua script (replace the member of that id, add, keep the newest LIMIT, renew the TTL).
 A marker member (score +inf) says "filled from the database": without it the set may hold only
 the few messages appended since it expired, and a read treats it as a miss.
+
+With a Sealer each member is AES-GCM sealed, bound to the set's key; the id stays readable as the
+score (the scripts order and replace by it). A member that does not open makes the read a miss,
+and the fill that follows replaces it (same id).
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
+from snaproom_gateway.cache.sealing import Sealer
 from snaproom_gateway.infra.redis import RedisClients
 from snaproom_gateway.infra.redis_guard import guarded
 
@@ -94,8 +99,9 @@ class MemoryRecentMessages:
 
 class RedisRecentMessages:
     def __init__(self, clients: RedisClients, ttl: int, timeout: float, limit: int = LIMIT,
-                 breaker: Any = None) -> None:
+                 breaker: Any = None, sealer: Sealer | None = None) -> None:
         self._redis = clients.master  # read-your-writes: the sender reads right after sending
+        self._sealer = sealer
         self._ttl, self._timeout, self._limit = ttl, timeout, limit
         self._breaker = breaker
         self._script = self._redis.register_script(_WRITE)
@@ -108,10 +114,11 @@ class RedisRecentMessages:
 
     async def _write(self, user_a: int, user_b: int, items: list[tuple[int, bytes]],
                      filled: bool) -> None:
+        key = recent_key(user_a, user_b)
         args: list[Any] = [self._limit, self._ttl, "1" if filled else "0"]
         for message_id, item in items:
-            args += [message_id, item]
-        await self._bounded(lambda: self._script(keys=[recent_key(user_a, user_b)], args=args))
+            args += [message_id, item if self._sealer is None else self._sealer.seal(item, key)]
+        await self._bounded(lambda: self._script(keys=[key], args=args))
 
     async def append(self, user_a: int, user_b: int, message_id: int, item: bytes) -> None:
         await self._write(user_a, user_b, [(message_id, item)], False)
@@ -120,18 +127,22 @@ class RedisRecentMessages:
         await self._write(user_a, user_b, items, True)
 
     async def read(self, user_a: int, user_b: int) -> list[bytes] | None:
-        members = await self._bounded(
-            lambda: self._redis.zrange(recent_key(user_a, user_b), 0, -1))
+        key = recent_key(user_a, user_b)
+        members = await self._bounded(lambda: self._redis.zrange(key, 0, -1))
         if not members or members[-1] != FILLED:
             return None
-        return list(members[:-1])
+        if self._sealer is None:
+            return list(members[:-1])
+        opened = [self._sealer.open(member, key) for member in members[:-1]]
+        return None if None in opened else opened  # type: ignore[return-value]
 
     async def drop(self, user_a: int, user_b: int) -> None:
         await self._bounded(lambda: self._redis.delete(recent_key(user_a, user_b)))
 
 
 def create_recent_messages(clients: RedisClients | None, ttl: int, timeout: float,
-                           limit: int = LIMIT, breaker: Any = None) -> RecentMessages:
+                           limit: int = LIMIT, breaker: Any = None,
+                           sealer: Sealer | None = None) -> RecentMessages:
     if clients is None:
         return MemoryRecentMessages(ttl, limit)
-    return RedisRecentMessages(clients, ttl, timeout, limit, breaker)
+    return RedisRecentMessages(clients, ttl, timeout, limit, breaker, sealer)

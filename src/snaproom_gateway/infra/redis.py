@@ -54,8 +54,18 @@ def _sentinel_address(item: str) -> tuple[str, int]:
     return host, int(port)
 
 
+def tls_options(settings: Settings) -> dict[str, Any]:
+    """redis-py's TLS arguments for REDIS_SSL (empty when it is off): the server's certificate
+    is always verified, against REDIS_SSL_CA_FILE or the system's CAs."""
+    if not settings.redis_ssl:
+        return {}
+    return {"ssl": True, "ssl_cert_reqs": "required", "ssl_ca_certs": settings.redis_ssl_ca_file,
+            "ssl_check_hostname": settings.redis_ssl_check_hostname}
+
+
 def create_clients(settings: Settings) -> RedisClients:
     """Build the clients. Nothing connects here, so an unreachable Redis cannot block start-up."""
+    tls = tls_options(settings)
     common: dict[str, Any] = {
         "password": settings.redis_password,
         "db": settings.redis_db,
@@ -63,6 +73,7 @@ def create_clients(settings: Settings) -> RedisClients:
         "socket_connect_timeout": settings.redis_connect_timeout,
         "health_check_interval": 15,
         "max_connections": settings.redis_max_connections,
+        **tls,
     }
     if settings.redis_sentinels:
         retry = Retry(ExponentialBackoff(cap=0.5, base=0.05), FAILOVER_RETRY_ATTEMPTS)
@@ -73,6 +84,7 @@ def create_clients(settings: Settings) -> RedisClients:
                 "password": settings.redis_sentinel_password,
                 "socket_timeout": settings.redis_socket_timeout,
                 "socket_connect_timeout": settings.redis_connect_timeout,
+                **tls,  # the Sentinels listen on TLS too
             },
         )
         # A full pool waits REDIS_POOL_TIMEOUT for a connection (back-pressure), see redis_pool.
@@ -96,14 +108,18 @@ def create_clients(settings: Settings) -> RedisClients:
             )
         return RedisClients(master, replica, sentinel, settings.redis_sentinel_master)
     if settings.redis_url:
+        url = settings.redis_url
+        if tls and url.startswith("redis://"):  # REDIS_SSL=true: the same server over TLS
+            url = "rediss://" + url.removeprefix("redis://")
         client = Redis.from_url(
-            settings.redis_url,
+            url,
             socket_timeout=settings.redis_socket_timeout,
             socket_connect_timeout=settings.redis_connect_timeout,
             health_check_interval=15,
             max_connections=settings.redis_max_connections,
             retry=Retry(ExponentialBackoff(cap=0.2, base=0.02), 2),
             retry_on_error=[RedisConnectionError, RedisTimeoutError],
+            **{k: v for k, v in tls.items() if k != "ssl"},
         )
         return RedisClients(client)
     client = Redis(

@@ -8,6 +8,7 @@ from __future__ import annotations
 from contextlib import AsyncExitStack
 from typing import Any
 
+from snaproom_gateway.cache.sealing import build_sealer
 from snaproom_gateway.infra.presence import create_presence
 from snaproom_gateway.infra.realtime_bus import create_realtime_bus
 from snaproom_gateway.infra.recent_messages import create_recent_messages
@@ -31,7 +32,7 @@ async def start(state: Any, settings: Settings, stack: AsyncExitStack) -> None:
     state.presence = create_presence(state.redis, timeout, breaker)
     state.recent_messages = create_recent_messages(
         state.redis, settings.recent_messages_ttl, timeout, settings.recent_messages_limit,
-        breaker)
+        breaker, build_sealer(settings) if state.redis is not None else None)
     state.realtime_hub = LocalHub()
     # At most half the Redis pool for pushes: the rest stays for cache, presence and limits.
     pushes = min(settings.realtime_push_concurrency, max(1, settings.redis_max_connections // 2))

@@ -18,8 +18,11 @@ async def test_values_round_trip_through_redis(make_cache, uid):
     other = await make_cache(cache_l1_enabled=False)
     assert await other.get(f"thing:{uid}") == b'{"a":1}'
     assert await other.get(f"thing:{uid}:missing") is None
+    # Stored sealed (AES-GCM, bound to the key name); opened, it is the tag header and the bytes.
     raw = await other.redis.client.get(f"snaproom:v1:thing:{uid}")
-    assert raw == f"t:{uid}\n".encode() + b'{"a":1}'
+    assert b'{"a":1}' not in raw
+    assert other.redis.sealer.open(raw, f"snaproom:v1:thing:{uid}") == \
+        f"t:{uid}\n".encode() + b'{"a":1}'
 
 
 async def test_invalidating_a_tag_removes_every_entry_and_the_tag_set(make_cache, uid):
@@ -222,3 +225,28 @@ async def test_an_l1_entry_read_only_early_expires_and_an_invalidated_one_is_not
     assert cache.peek_local(hot) is None
     assert cache.peek_local(quiet) is None  # expired from the L1 ...
     assert await cache.get(quiet) == b"q"  # ... and read through from Redis
+
+
+async def test_a_rotated_key_still_reads_old_entries_and_a_dropped_one_refills(make_cache, uid):
+    import base64
+    import os
+
+    old_key = base64.b64encode(os.urandom(32)).decode()
+    new_key = base64.b64encode(os.urandom(32)).decode()
+    before = await make_cache(cache_encryption_key=old_key, cache_l1_enabled=False)
+    await before.set(f"rot:{uid}", b"secret-ish", ttl=60, tags=[f"rot:{uid}"])
+    rotated = await make_cache(cache_encryption_key=new_key,
+                               cache_encryption_key_previous=old_key, cache_l1_enabled=False)
+    assert await rotated.get(f"rot:{uid}") == b"secret-ish"
+    dropped = await make_cache(cache_encryption_key=new_key, cache_l1_enabled=False)
+    assert await dropped.get(f"rot:{uid}") is None  # unreadable: a miss, never an error
+    loads = []
+
+    async def load() -> bytes:
+        loads.append(1)
+        return b"from-the-database"
+
+    assert await dropped.get_or_set(f"rot:{uid}", load, ttl=60, tags=[f"rot:{uid}"]) == \
+        b"from-the-database"
+    assert loads == [1]
+    assert await dropped.get(f"rot:{uid}") == b"from-the-database"  # stored under the new key

@@ -62,3 +62,28 @@ async def test_presence_keys_expire_and_last_seen_survives_leaving(clients):
     await presence.leave(user)
     after = (await presence.states([user]))[user]
     assert not after.online and after.last_seen >= state.last_seen
+
+
+async def test_sealed_members_hide_the_text_and_a_retired_key_makes_the_read_a_miss(clients):
+    import os
+
+    from snaproom_gateway.cache.sealing import Sealer
+
+    old_key, new_key = os.urandom(32), os.urandom(32)
+    store = RedisRecentMessages(clients, ttl=60, timeout=2.0, sealer=Sealer(old_key))
+    a, b = pair()
+    await store.fill(a, b, [(1, item(1)), (2, item(2))])
+    raw = await clients.master.zrange(recent_key(a, b), 0, -1)
+    assert len(raw) == 3 and not any(b'"m1"' in m or b'"m2"' in m for m in raw)
+    assert await store.read(b, a) == [item(1), item(2)]
+    # Rotated: the previous key still opens them.
+    rotated = RedisRecentMessages(clients, ttl=60, timeout=2.0,
+                                  sealer=Sealer(new_key, previous=old_key))
+    assert await rotated.read(a, b) == [item(1), item(2)]
+    # Old key dropped: a miss, and the fill that follows replaces each member by its id.
+    dropped = RedisRecentMessages(clients, ttl=60, timeout=2.0, sealer=Sealer(new_key))
+    assert await dropped.read(a, b) is None
+    await dropped.fill(a, b, [(1, item(1)), (2, item(2))])
+    assert await dropped.read(a, b) == [item(1), item(2)]
+    assert len(await clients.master.zrange(recent_key(a, b), 0, -1)) == 3
+    await store.drop(a, b)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 
-import orjson
 import pytest
 
 from snaproom_gateway.infra.recent_messages import recent_key
@@ -35,8 +34,9 @@ async def test_connect_message_read_and_notify_on_postgresql_and_redis(settings)
         assert key == recent_key(alice["id"], bob["id"])
         assert key == f"snaproom:v1:conversation:{min(alice['id'], bob['id'])}:" \
                       f"{max(alice['id'], bob['id'])}:recent"
-        members = await app.state.redis.master.zrange(key, 0, -1)
-        assert [orjson.loads(m)["id"] for m in members[:-1]] == sent
+        members = await app.state.redis.master.zrange(key, 0, -1, withscores=True)
+        assert [int(score) for _, score in members[:-1]] == sent
+        assert not any(b"hello" in member for member, _ in members)  # sealed (AES-GCM)
         assert 0 < await app.state.redis.master.ttl(key) <= settings.recent_messages_ttl
         again = (await client.get(f"/api/messages/{bob['id']}", headers=bearer(token_a))).json()
         assert again == page
