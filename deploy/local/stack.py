@@ -909,6 +909,7 @@ PACKAGES_BY_COMMAND = {
     "java": "openjdk-17-jre-headless",
     "mvn": "maven",
     "docker-compose": "docker-compose",
+    "kcat": "kcat",  # tests read Kafka headers with a real client (tests/integration)
 }
 
 
