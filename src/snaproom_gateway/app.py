@@ -30,6 +30,7 @@ from snaproom_gateway.health.router import router as health_router
 from snaproom_gateway.infra import database, kafka, migrations, ratelimit, redis
 from snaproom_gateway.logging_setup import configure as configure_logging
 from snaproom_gateway.messages.router import router as messages_router
+from snaproom_gateway.metrics import setup as metrics_setup
 from snaproom_gateway.notifications.router import router as notifications_router
 from snaproom_gateway.nul_guard import NulGuardMiddleware
 from snaproom_gateway.presence.router import router as presence_router
@@ -82,6 +83,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 
         # --- events: outbox relay, consumers ---
         state.events = await events_runtime.start_events(state, stack)
+        await metrics_setup.start(state, stack)  # after every part it reads
 
         # --- domain: rate limiter (fails open when Redis is down; reported in health) ---
         state.rate_limiter = ratelimit.RequestLimiter(settings, state.redis)
@@ -105,7 +107,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or load_settings()
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, settings.effective_log_format,
+                      access_log=settings.access_log)
     app = FastAPI(
         title="Snaproom gateway",
         version=__version__,
@@ -123,6 +126,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         expose_headers=["X-Request-ID", "Retry-After", "ETag"],
     )
     app.add_middleware(RequestIdMiddleware)
+    metrics_setup.install(app)  # outermost: request counts and latency
     app.include_router(health_router)
     resilience_setup.install(app)
     app.include_router(events_admin_router)

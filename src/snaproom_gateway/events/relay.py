@@ -25,6 +25,7 @@ from snaproom_gateway.events.dead_rows import DeadRow
 from snaproom_gateway.events.kafka_sink import PendingDelivery
 from snaproom_gateway.events.outbox import OutboxRow
 from snaproom_gateway.events.wakeup import OUTBOX_CHANNEL, add_waker, remove_waker
+from snaproom_gateway.metrics import events as event_metrics
 from snaproom_gateway.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -207,6 +208,7 @@ class OutboxRelay:
             if failure is None:
                 log.error("outbox: row %d (%s, event %s) is dead: %s", row.seq, row.topic,
                           row.event_id, dead[row.seq])
+                event_metrics.dead_lettered(row.topic)
             merged.append(DeadRow(dead[row.seq]) if failure is None else failure)
         return merged
 
@@ -261,6 +263,8 @@ class OutboxRelay:
         self.sent_total += sent
         if sent:
             self.last_sent_at = datetime.now(UTC)
+            event_metrics.published(row.topic for row, error in zip(rows, results, strict=True)
+                                    if error is None)
         errors = [error for error in results
                   if error is not None and not isinstance(error, DeadRow)]
         if errors:
