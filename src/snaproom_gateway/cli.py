@@ -53,8 +53,13 @@ def serve(
     """Serve the API with uvicorn (uvloop + httptools; cached public GETs answered in the
     server's protocol, see serving.py)."""
     from snaproom_gateway import serving
+    from snaproom_gateway.metrics import workers_dir
 
-    serving.run(settings_or_exit(), host=host, port=port, workers=workers)
+    settings = settings_or_exit()
+    # Several workers: /metrics sums them through prometheus-client's multiprocess files.
+    with workers_dir.prepared(settings.prometheus_multiproc_dir,
+                              workers or settings.web_concurrency):
+        serving.run(settings, host=host, port=port, workers=workers)
 
 
 @cli.command()
