@@ -54,6 +54,10 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         state.engine = database.create_engine(settings)
         stack.push_async_callback(database.dispose, state.engine, 5.0)
         state.sessionmaker = database.create_sessionmaker(state.engine)
+        if settings.tracing_enabled:
+            from snaproom_gateway import tracing
+
+            tracing.instrument_engine(state.engine)
         if settings.migrate_on_start:
             await migrations.upgrade(state.engine)
 
@@ -131,6 +135,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     resilience_setup.install(app)
     app.include_router(events_admin_router)
     app.include_router(cache_admin_router)
+    if settings.tracing_enabled:  # OpenTelemetry, optional: not even imported when off.
+        from snaproom_gateway import tracing  # Before the fast path, which wraps the stack.
+
+        tracing.instrument_app(app, settings)
     if settings.cache_http_fast_path:
         install_fast_path(app)  # cached public GETs are answered before the middleware stack
     # --- routers of the domains ---

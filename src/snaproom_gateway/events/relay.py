@@ -20,6 +20,7 @@ from typing import Any, Protocol
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from snaproom_gateway import tracecontext
 from snaproom_gateway.events import dead_rows, outbox
 from snaproom_gateway.events.dead_rows import DeadRow
 from snaproom_gateway.events.kafka_sink import PendingDelivery
@@ -192,7 +193,12 @@ class OutboxRelay:
         lower size limit) is dead-lettered after that refusal."""
         dead = {row.seq: dead_rows.reason(row) for row in rows if dead_rows.too_large(row)}
         rest = [row for row in rows if row.seq not in dead]
-        results = await self.sink.send(rest) if rest else []
+        if tracecontext.otel is not None and rest:  # a PRODUCER span per row, its header sent
+            spans, traced = tracecontext.otel.start_sends(rest)
+            results = await self.sink.send(traced)
+            tracecontext.otel.end_sends(spans, results)
+        else:
+            results = await self.sink.send(rest) if rest else []
         if len(rest) == 1 and self.sink.refuses_row(results[0]):
             dead[rest[0].seq] = (f"refused by Kafka when sent alone: "
                                  f"{type(results[0]).__name__}: {results[0]}")
