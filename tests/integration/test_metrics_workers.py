@@ -93,6 +93,11 @@ def test_metrics_add_up_across_two_workers(two_workers):
         with httpx.Client(base_url=base, headers={"Connection": "close"}) as client:
             assert client.get("/api/users/987654").status_code == 404
         sent += 1
+    # uvicorn's access lines are the gateway's JSON, with the request's ids.
+    access = [line for line in _lines(log_path) if line.get("logger") == "uvicorn.access"]
+    assert all(line["method"] == "GET" and len(line["trace_id"]) == 32 and line["request_id"]
+               for line in access)
+    assert {line["status"] for line in access if line["path"] == "/api/users/987654"} == {404}
 
     scrapes = 0
     while scrapes < 4 or len(_pids(log_path, "/metrics")) < 2:
