@@ -910,6 +910,7 @@ PACKAGES_BY_COMMAND = {
     "mvn": "maven",
     "docker-compose": "docker-compose",
     "kcat": "kcat",  # tests read Kafka headers with a real client (tests/integration)
+    "promtool": "prometheus",  # checks the monitoring profile's rules (tests/unit)
 }
 
 
