@@ -7,11 +7,15 @@ Serves the gateway on its embedded defaults (SQLite, in-process cache; ACCESS_LO
 `make bench-cache`) with one uvicorn worker pinned to core 0 (`snaproom-gateway serve`, so the
 fast-path HTTP protocol too), loads it with wrk from core 1, and prints req/s for:
 
-* `/api/users/1`: a cached anonymous profile, answered by the fast path in the HTTP protocol;
-* `/api/users?page=1&size=10`: a cached read that goes through the app (middleware, route);
-* `/api/health/live`: the smallest route through the app.
+* `fast-path`: `GET /api/users/1` anonymous, a cached profile answered by the fast path in
+  the HTTP protocol (no middleware, no span);
+* `owner-read`: the same read by its owner (signed in): through the app, session and profile
+  from the cache;
+* `live`: `/api/health/live`, the app's smallest route (no span: excluded from tracing).
 
-Each in up to three configurations, alternated `--rounds` times (the host is shared: compare
+req/s on a shared 2-core host moves with the neighbours' load; the server's own CPU time per
+request (user + system, from /proc through psutil) does much less, so both are printed. Each
+in up to three configurations, alternated `--rounds` times (the host is shared: compare
 ratios within a run): `baseline` (another checkout's interpreter, e.g. the main branch, when
 `--baseline-python` is given), `otel-off` (this checkout as shipped) and `otel-on`
 (OTEL_EXPORTER_OTLP_ENDPOINT pointing at a local sink that accepts and drops the spans).
@@ -34,9 +38,14 @@ import time
 from pathlib import Path
 
 import httpx
+import psutil
 
 REPO = Path(__file__).resolve().parents[1]
-ROUTES = ["/api/users/1", "/api/users?page=1&size=10", "/api/health/live"]
+# (label, path, signed in): the anonymous profile read is answered by the fast path (in the HTTP
+# protocol, before the app); the owner's own read goes through the app (session and profile
+# from the cache); the liveness route is the app's smallest (and has no span: excluded).
+ROUTES = [("fast-path", "/api/users/1", False), ("owner-read", "/api/users/1", True),
+          ("live", "/api/health/live", False)]
 
 
 class _Sink(http.server.BaseHTTPRequestHandler):
@@ -75,24 +84,37 @@ def _wait_up(base: str) -> None:
     raise SystemExit(f"gateway at {base} did not start")
 
 
-def _seed(base: str) -> None:
+def _seed(base: str) -> str:
+    """The one user, signed up; returns its session token. Fills the caches."""
     answer = httpx.post(f"{base}/api/auth/signup", timeout=10, json={
         "email": "bench@example.com", "username": "bench", "password": "correct-horse-battery"})
-    assert answer.status_code in (201, 409), answer.text
-    for route in ROUTES:  # fill the caches
+    assert answer.status_code == 201, answer.text
+    token = answer.json()["token"]
+    for _, path, signed_in in ROUTES:
         for _ in range(3):
-            httpx.get(base + route, timeout=5)
+            headers = {"Authorization": f"Bearer {token}"} if signed_in else {}
+            assert httpx.get(base + path, headers=headers, timeout=5).status_code == 200
+    return token
 
 
-def _wrk(base: str, route: str, seconds: int, connections: int) -> float:
+def _wrk(base: str, route: str, seconds: int, connections: int,
+         server: psutil.Process | None = None, token: str | None = None) -> tuple[float, float]:
+    """(req/s, server CPU microseconds per request)."""
     taskset = ["taskset", "-c", "1"] if shutil.which("taskset") else []
-    out = subprocess.run([*taskset, "wrk", "-t1", f"-c{connections}", f"-d{seconds}s",
+    auth = ["-H", f"Authorization: Bearer {token}"] if token else []
+    before = server.cpu_times() if server is not None else None
+    out = subprocess.run([*taskset, "wrk", "-t1", f"-c{connections}", f"-d{seconds}s", *auth,
                           base + route], capture_output=True, text=True, check=True).stdout
+    cpu = 0.0
+    if server is not None:
+        after = server.cpu_times()
+        cpu = (after.user - before.user) + (after.system - before.system)
     match = re.search(r"Requests/sec:\s+([\d.]+)", out)
-    assert match, out
+    total = re.search(r"(\d+) requests in", out)
+    assert match and total, out
     non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     assert non2xx is None, f"{route}: {non2xx.group(0)}"
-    return float(match.group(1))
+    return float(match.group(1)), cpu / int(total.group(1)) * 1e6
 
 
 def run_config(name: str, python: str, extra_env: dict[str, str], seconds: int,
@@ -108,12 +130,16 @@ def run_config(name: str, python: str, extra_env: dict[str, str], seconds: int,
         server = _serve(python, env, Path(tmp), port)
         try:
             _wait_up(base)
-            _seed(base)
+            token = _seed(base)
+            process = _server_process(server, port)
             results = {}
-            for route in ROUTES:
-                _wrk(base, route, 2, connections)  # warm-up
-                results[route] = _wrk(base, route, seconds, connections)
-            print(f"  {name:10} " + "  ".join(f"{results[r]:9.0f}" for r in ROUTES), flush=True)
+            for label, path, signed_in in ROUTES:
+                own = token if signed_in else None
+                _wrk(base, path, 2, connections, token=own)  # warm-up
+                results[label] = _wrk(base, path, seconds, connections, process, own)
+            print(f"  {name:10} " + "  ".join(
+                f"{rps:7.0f} {cpu:6.1f}" for rps, cpu in (results[r] for r, _, _ in ROUTES)),
+                flush=True)
             return results
         finally:
             server.send_signal(signal.SIGTERM)
@@ -121,6 +147,16 @@ def run_config(name: str, python: str, extra_env: dict[str, str], seconds: int,
                 server.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 server.kill()
+
+
+def _server_process(server: subprocess.Popen, port: int) -> psutil.Process:
+    """The process listening on `port` (the server; taskset execs it in place)."""
+    process = psutil.Process(server.pid)
+    for candidate in [process, *process.children(recursive=True)]:
+        if any(c.laddr.port == port for c in candidate.net_connections(kind="tcp")
+               if c.status == psutil.CONN_LISTEN):
+            return candidate
+    return process
 
 
 def main() -> None:
@@ -139,20 +175,26 @@ def main() -> None:
                ("otel-on", sys.executable, {"OTEL_EXPORTER_OTLP_ENDPOINT": otlp})]
     if args.baseline_python:
         configs.insert(0, ("baseline", args.baseline_python, {}))
-    print(f"req/s, 1 worker on core 0, wrk -c{args.connections} {args.seconds}s on core 1")
-    print(f"  {'config':10} " + "  ".join(f"{r[:9]:>9}" for r in ROUTES))
-    totals: dict[str, dict[str, list[float]]] = {}
+    print(f"req/s and server CPU us/request; 1 worker on core 0, wrk -c{args.connections} "
+          f"{args.seconds}s on core 1")
+    print(f"  {'config':10} " + "  ".join(f"{label:>14}" for label, _, _ in ROUTES))
+    totals: dict[str, dict[str, list[tuple[float, float]]]] = {}
     for _ in range(args.rounds):
         for name, python, env in configs:
             found = run_config(name, python, env, args.seconds, args.connections)
             for route, value in found.items():
                 totals.setdefault(name, {}).setdefault(route, []).append(value)
-    print("median of rounds, and against otel-off:")
-    off = {r: sorted(v)[len(v) // 2] for r, v in totals["otel-off"].items()}
+    print("CPU us/request, median of rounds, and against otel-off:")
+
+    def median(values: list[tuple[float, float]]) -> float:
+        cpus = sorted(cpu for _, cpu in values)
+        return cpus[len(cpus) // 2]
+
+    off = {r: median(v) for r, v in totals["otel-off"].items()}
     for name, by_route in totals.items():
-        medians = {r: sorted(v)[len(v) // 2] for r, v in by_route.items()}
+        cpu = {r: median(v) for r, v in by_route.items()}
         print(f"  {name:10} " + "  ".join(
-            f"{medians[r]:7.0f} ({(medians[r] / off[r] - 1) * 100:+.0f}%)" for r in ROUTES))
+            f"{cpu[r]:6.1f} ({(cpu[r] / off[r] - 1) * 100:+4.0f}%)" for r, _, _ in ROUTES))
     sink.shutdown()
 
 

@@ -24,10 +24,16 @@ cli = typer.Typer(
 
 def settings_or_exit() -> Settings:
     try:
-        return load_settings()
+        settings = load_settings()
     except SettingsError as exc:
         typer.echo(f"snaproom-gateway: {exc}", err=True)
         raise typer.Exit(2) from None
+    from snaproom_gateway.logging_setup import configure as configure_logging
+
+    # Every command logs as the server does (consume and replay: with each event's context).
+    configure_logging(settings.log_level, settings.effective_log_format,
+                      access_log=settings.access_log)
+    return settings
 
 
 def _version(value: bool) -> None:
