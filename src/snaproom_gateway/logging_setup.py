@@ -48,9 +48,10 @@ def _mask_text(text: str) -> str:
 def redact(_logger: Any, _name: str, event_dict: EventDict) -> EventDict:
     for key in event_dict.keys() & _SECRET_KEYS:
         event_dict[key] = _MASK
-    message = event_dict.get("event")
-    if isinstance(message, str):
-        event_dict["event"] = _mask_text(message)
+    for key in ("event", "exception"):  # the message, and a traceback's text (a DSN in it)
+        text = event_dict.get(key)
+        if isinstance(text, str):
+            event_dict[key] = _mask_text(text)
     path = event_dict.get("path")
     if isinstance(path, str) and "?" in path:
         event_dict["path"] = _mask_text(path)

@@ -64,8 +64,13 @@ def test_secrets_never_reach_a_line():
     try:
         log.warning("connect postgresql://gw:s3cr3t-pw@db:5432/app password=hunter2 "
                     "Authorization: Bearer tok-abc", extra={"token": "tok-xyz", "n": 1})
+        try:
+            raise ConnectionError("cannot reach postgresql://gw:in-trace-pw@db:5432/app")
+        except ConnectionError:
+            log.exception("database away")
     finally:
         log.removeHandler(lines)
+    assert "in-trace-pw" not in lines.lines[1] and "gw:***@db" in lines.lines[1]
     text = lines.lines[0]
     for secret in ("s3cr3t-pw", "hunter2", "tok-abc", "tok-xyz"):
         assert secret not in text
