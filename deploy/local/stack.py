@@ -1088,8 +1088,9 @@ PACKAGES_BY_COMMAND = {
     "java": "openjdk-17-jre-headless",
     "mvn": "maven",
     "docker-compose": "docker-compose",
-    "kcat": "kcat",        # the security tests read every topic with a real consumer
+    "kcat": "kcat",  # tests read every topic, keys and headers, with a real consumer
     "openssl": "openssl",  # the TLS listeners' CA and certificates
+    "promtool": "prometheus",  # checks the monitoring profile's rules (tests/unit)
 }
 
 

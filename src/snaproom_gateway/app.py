@@ -33,6 +33,7 @@ from snaproom_gateway.infra import database, kafka, migrations, ratelimit, redis
 from snaproom_gateway.logging_setup import configure as configure_logging
 from snaproom_gateway.messages import cached_answers as messages_answers
 from snaproom_gateway.messages.router import router as messages_router
+from snaproom_gateway.metrics import setup as metrics_setup
 from snaproom_gateway.notifications.router import router as notifications_router
 from snaproom_gateway.nul_guard import NulGuardMiddleware
 from snaproom_gateway.presence.router import router as presence_router
@@ -59,6 +60,10 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         state.engine = database.create_engine(settings)
         stack.push_async_callback(database.dispose, state.engine, 5.0)
         state.sessionmaker = database.create_sessionmaker(state.engine)
+        if settings.tracing_enabled:
+            from snaproom_gateway import tracing
+
+            tracing.instrument_engine(state.engine)
         if settings.migrate_on_start:
             await migrations.upgrade(state.engine)
         # An unmigrated or behind schema: one line now, 503s naming `migrate` until it is done.
@@ -91,6 +96,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 
         # --- events: outbox relay, consumers ---
         state.events = await events_runtime.start_events(state, stack)
+        await metrics_setup.start(state, stack)  # after every part it reads
 
         # --- domain: rate limiter (fails open when Redis is down; reported in health) ---
         state.rate_limiter = ratelimit.RequestLimiter(settings, state.redis)
@@ -119,7 +125,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or load_settings()
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, settings.effective_log_format,
+                      access_log=settings.access_log)
     app = FastAPI(
         title="Snaproom gateway",
         version=__version__,
@@ -138,10 +145,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.add_middleware(RequestIdMiddleware)
     redaction.install(app)  # a 422 never echoes a password or token
+    metrics_setup.install(app)  # outermost: request counts and latency
     app.include_router(health_router)
     resilience_setup.install(app)
     app.include_router(events_admin_router)
     app.include_router(cache_admin_router)
+    if settings.tracing_enabled:  # OpenTelemetry, optional: not even imported when off.
+        from snaproom_gateway import tracing  # Before the fast path, which wraps the stack.
+
+        tracing.instrument_app(app, settings)
     if settings.cache_http_fast_path:
         # Cached GETs, anonymous or signed in, are answered before the middleware stack.
         install_fast_path(app, users_answers.CACHEABLE_ROUTES + messages_answers.CACHEABLE_ROUTES,

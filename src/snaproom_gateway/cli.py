@@ -24,10 +24,16 @@ cli = typer.Typer(
 
 def settings_or_exit() -> Settings:
     try:
-        return load_settings()
+        settings = load_settings()
     except SettingsError as exc:
         typer.echo(f"snaproom-gateway: {exc}", err=True)
         raise typer.Exit(2) from None
+    from snaproom_gateway.logging_setup import configure as configure_logging
+
+    # Every command logs as the server does (consume and replay: with each event's context).
+    configure_logging(settings.log_level, settings.effective_log_format,
+                      access_log=settings.access_log)
+    return settings
 
 
 def _version(value: bool) -> None:
@@ -53,8 +59,13 @@ def serve(
     """Serve the API with uvicorn (uvloop + httptools; cached public GETs answered in the
     server's protocol, see serving.py)."""
     from snaproom_gateway import serving
+    from snaproom_gateway.metrics import workers_dir
 
-    serving.run(settings_or_exit(), host=host, port=port, workers=workers)
+    settings = settings_or_exit()
+    # Several workers: /metrics sums them through prometheus-client's multiprocess files.
+    with workers_dir.prepared(settings.prometheus_multiproc_dir,
+                              workers or settings.web_concurrency):
+        serving.run(settings, host=host, port=port, workers=workers)
 
 
 @cli.command()

@@ -24,8 +24,13 @@ def run(settings: Settings, app: Any = "snaproom_gateway.app:app", *, host: str 
         port: int | None = None, workers: int | None = None, **overrides: Any) -> None:
     import uvicorn
 
+    from snaproom_gateway.logging_setup import configure as configure_logging
     from snaproom_gateway.realtime.ws_protocol import GoingAwayWebSocketProtocol
 
+    # uvicorn's loggers write through ours (same format as the app's lines): log_config=None
+    # keeps uvicorn from installing its own handlers, here and in each worker.
+    configure_logging(settings.log_level, settings.effective_log_format,
+                      access_log=settings.access_log)
     options: dict[str, Any] = {
         "host": host or settings.host,
         "port": port or settings.port,
@@ -34,6 +39,7 @@ def run(settings: Settings, app: Any = "snaproom_gateway.app:app", *, host: str 
         "http": http_protocol(settings),
         "log_level": settings.log_level,
         "access_log": settings.access_log,
+        "log_config": None,
         "proxy_headers": True,
         "ws": GoingAwayWebSocketProtocol,  # open sockets get 1001 on SIGTERM, not 1012
         # Lifespan shutdown drains consumers and the outbox relay within this bound.

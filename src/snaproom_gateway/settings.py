@@ -46,6 +46,9 @@ class Settings(BaseSettings):
     # Application
     app_env: Literal["local", "development", "testing", "staging", "production"] = "local"
     log_level: Literal["debug", "info", "warning", "error", "critical"] = "info"
+    # `json`: one JSON object per line (request id, trace id, event context); `console`: readable
+    # lines. Unset: json under APP_ENV=production, console elsewhere (logging_setup.py).
+    log_format: Literal["json", "console"] | None = None
     # One line per request from the server (uvicorn's access log). Costs about as much CPU as a
     # cached answer itself; turn it off where the proxy in front logs requests.
     access_log: bool = True
@@ -197,6 +200,18 @@ class Settings(BaseSettings):
     # When set, GET /metrics needs `Authorization: Bearer <METRICS_TOKEN>` (a scraper's secret):
     # the breaker states and counters are not for the public internet.
     metrics_token: str | None = None
+    # prometheus-client's multiprocess mode (several uvicorn workers, one sum on /metrics): the
+    # directory of the workers' value files. `serve` makes a fresh one when unset and
+    # WEB_CONCURRENCY > 1, and empties a given one at start.
+    prometheus_multiproc_dir: str | None = None
+    # How often each worker writes its live values (outbox, lag, pools, sockets) to that
+    # directory, so a scrape answered by any worker has every worker's.
+    metrics_sample_interval: float = Field(5.0, gt=0, le=300)
+    # OpenTelemetry (optional, off by default, `pip install snaproom-gateway[otel]`): when set,
+    # spans of the HTTP requests, SQLAlchemy, redis, the outbox relay and the consumers are
+    # exported over OTLP/HTTP (tracing.py). The SDK's own OTEL_* variables apply too.
+    otel_exporter_otlp_endpoint: str | None = None
+    otel_service_name: str = "snaproom-gateway"
 
     # --- domain (auth, rate limits, realtime) ---
     # Sessions: opaque tokens, durable in the database, cached (Redis) for the hot path.
@@ -343,6 +358,16 @@ class Settings(BaseSettings):
         if self.cache_driver:
             return self.cache_driver
         return "redis" if self.redis_configured else "memory"
+
+    @property
+    def effective_log_format(self) -> Literal["json", "console"]:
+        if self.log_format:
+            return self.log_format
+        return "json" if self.app_env == "production" else "console"
+
+    @property
+    def tracing_enabled(self) -> bool:
+        return bool(self.otel_exporter_otlp_endpoint)
 
     @property
     def kafka_configured(self) -> bool:

@@ -26,7 +26,8 @@ SENTINELS = {"redis-sentinel-1": 26379, "redis-sentinel-2": 26380, "redis-sentin
 BROKERS = {"kafka-1": (1, 9092), "kafka-2": (2, 9093), "kafka-3": (3, 9094)}
 INFRASTRUCTURE = {"postgres", "redis-master", "redis-replica", *SENTINELS, *BROKERS}
 ONE_SHOTS = {"migrate", "topics"}
-LONG_RUNNING = INFRASTRUCTURE | {"gateway", "kafka-ui", "redis-commander"}
+MONITORING = {"prometheus", "grafana"}  # the `monitoring` profile
+LONG_RUNNING = INFRASTRUCTURE | {"gateway", "kafka-ui", "redis-commander"} | MONITORING
 HOST_PORTS = {
     "postgres": {5432: 5432},
     "redis-master": {6379: 6379},
@@ -36,6 +37,8 @@ HOST_PORTS = {
     "gateway": {8000: 8000},
     "kafka-ui": {8080: 8080},
     "redis-commander": {8081: 8081},
+    "prometheus": {9090: 9090},
+    "grafana": {3001: 3000},
 }
 REQUIRED_VARIABLE = re.compile(r"^\$\{(?P<name>[A-Z0-9_]+):\?[^}]*\}$")
 
@@ -96,7 +99,8 @@ def test_images_are_the_official_ones_at_supported_versions(services):
         assert services[name]["image"] == "redis:7-alpine", name
     for name in BROKERS:
         assert re.fullmatch(r"apache/kafka:4\.\d+\.\d+", services[name]["image"]), name
-    assert services["kafka-ui"]["image"].startswith("provectuslabs/kafka-ui:")
+    # kafbat: the maintained successor of provectuslabs/kafka-ui (unmaintained, open CVEs)
+    assert services["kafka-ui"]["image"].startswith("kafbat/kafka-ui:v")
     assert "redis-commander" in services["redis-commander"]["image"]
 
 

@@ -51,7 +51,8 @@ class InProcessBus:
         for group, dispatcher in self.dispatchers.items():
             topics = self.topics[group]
             batch = [Delivery(row.payload, row.topic, None, row.seq,
-                              row.key.encode() if row.key is not None else None)
+                              row.key.encode() if row.key is not None else None,
+                              headers=row.headers())
                      for row in rows if row.topic in topics]
             if batch:
                 await dispatcher.handle_batch(batch)

@@ -96,6 +96,19 @@ class KafkaGroupRunner:
                 total += max(high - position, 0)
         return total
 
+    def partition_lag(self) -> dict[tuple[str, int], int]:
+        """Messages behind the end of each assigned partition whose position is known."""
+        consumer = self.consumer
+        found: dict[tuple[str, int], int] = {}
+        if consumer is None:
+            return found
+        for tp in consumer.assignment():
+            high = consumer.highwater(tp)
+            position = self._positions.get(tp)
+            if high is not None and position is not None:
+                found[(tp.topic, tp.partition)] = max(high - position, 0)
+        return found
+
     def _new_consumer(self) -> AIOKafkaConsumer:
         return AIOKafkaConsumer(
             **client_options(self.settings),
@@ -157,7 +170,8 @@ class KafkaGroupRunner:
                 continue
             last_message = time.monotonic()
             deliveries = [
-                Delivery(record.value or b"", tp.topic, tp.partition, record.offset, record.key)
+                Delivery(record.value or b"", tp.topic, tp.partition, record.offset, record.key,
+                         headers=record.headers)
                 for tp, records in batches.items() for record in records
             ]
             try:
@@ -253,7 +267,7 @@ def kafka_dead_letter(kafka: KafkaConnection, group: str, timeout: float):
         try:
             await send_dead_letter(producer, dlq_topic(delivery.topic), orjson.dumps(body),
                                    key=delivery.key, error=error, source_topic=delivery.topic,
-                                   timeout=timeout)
+                                   timeout=timeout, headers=delivery.trace_headers())
         except Exception as exc:
             raise DispatchUnavailable(f"cannot dead-letter to {dlq_topic(delivery.topic)}: "
                                       f"{exc!r}") from exc

@@ -15,8 +15,9 @@ Used alike by the Kafka consumer runner and the in-process bus, so both give the
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,8 +30,11 @@ from snaproom_gateway.events import processed
 from snaproom_gateway.events.catalog import validate_data
 from snaproom_gateway.events.envelope import Envelope
 from snaproom_gateway.events.handlers import Handler, HandlerContext
+from snaproom_gateway.metrics import events as event_metrics
+from snaproom_gateway.request_context import event_context, request_id
 from snaproom_gateway.resilience.classify import is_pool_exhausted
 from snaproom_gateway.settings import Settings
+from snaproom_gateway.tracecontext import consumer_scope
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +58,41 @@ class Delivery:
     offset: int | None = None
     key: bytes | None = None
     envelope: Envelope | None = None
+    # The message's Kafka headers (traceparent, correlation_id, ...), as aiokafka gives them.
+    headers: Sequence[tuple[str, bytes]] = ()
+
+    def header(self, name: str) -> bytes | None:
+        for key, value in self.headers:
+            if key == name:
+                return value
+        return None
+
+    def trace_headers(self) -> list[tuple[str, bytes]]:
+        """The headers a dead letter keeps: the trace context and the correlation id."""
+        return [(k, v) for k, v in self.headers if k in ("traceparent", "correlation_id")]
+
+
+@contextlib.contextmanager
+def handling(delivery: Delivery, group: str) -> Iterator[None]:
+    """While a delivery is handled: every log line says which event, where it came from and
+    which request caused it (its correlation id and trace), and events the handlers publish
+    continue that trace and correlation id."""
+    envelope = delivery.envelope
+    correlation = envelope.correlation_id if envelope is not None else None
+    if correlation is None and (raw := delivery.header("correlation_id")) is not None:
+        correlation = raw.decode("latin-1")
+    info = {"event_id": envelope.id if envelope is not None else None,
+            "event_name": envelope.event if envelope is not None else None,
+            "topic": delivery.topic, "partition": delivery.partition,
+            "offset": delivery.offset, "group": group}
+    event_token = event_context.set(info)
+    request_token = request_id.set(correlation)
+    try:
+        with consumer_scope(delivery.header("traceparent"), delivery.topic, group, info):
+            yield
+    finally:
+        request_id.reset(request_token)
+        event_context.reset(event_token)
 
 
 DeadLetterSink = Callable[[Delivery, str], Awaitable[None]]
@@ -168,9 +207,12 @@ class Dispatcher:
                 if _is_unavailable(exc.error):
                     raise DispatchUnavailable(str(exc)) from exc
                 error = str(exc)
-                log.warning("group %s: %s failed (attempt %d/%d): %s", self.group,
-                            delivery.envelope.event if delivery.envelope else "?", attempt,
-                            attempts, error)
+                with handling(delivery, self.group):
+                    log.warning("group %s: %s failed (attempt %d/%d): %s", self.group,
+                                delivery.envelope.event if delivery.envelope else "?", attempt,
+                                attempts, error)
+                if attempt < attempts:
+                    event_metrics.retried(delivery.topic)
             except _UNAVAILABLE as exc:
                 raise DispatchUnavailable(str(exc)) from exc
             if attempt < attempts:
@@ -190,42 +232,49 @@ class Dispatcher:
         if self.broadcast:
             ctx = self._context(None)
             try:
-                for envelope in envelopes:
-                    await self._call(envelope, ctx)
+                for delivery in batch:
+                    await self._call(delivery, ctx)
                 if ctx._session is not None:
                     await ctx._session.commit()
             finally:
                 if ctx._session is not None:
                     await ctx._session.close()
             self.handled += len(envelopes)
+            event_metrics.consumed(self.group, batch)
             return
         async with self.sessionmaker() as session:
             # Claims the ids at once: a concurrent consumer of the same id waits here, then
             # skips it (one round trip for the whole batch, instead of a SELECT and an INSERT).
             new = await processed.record(session, self.group, [e.id for e in envelopes])
-            todo = envelopes if self.replay else [e for e in envelopes if e.id in new]
+            todo = batch if self.replay else [d for d in batch if d.envelope.id in new]
             self.skipped += len(envelopes) - len(todo)
             if not todo:
                 return
             ctx = self._context(session)
-            for envelope in todo:
-                await self._call(envelope, ctx)
+            for delivery in todo:
+                await self._call(delivery, ctx)
             await session.commit()
             self.handled += len(todo)
+            event_metrics.consumed(self.group, todo)
 
     def _context(self, session: AsyncSession | None) -> HandlerContext:
         return HandlerContext(self.sessionmaker, self.settings, self.state, group=self.group,
                               replay=self.replay, _session=session)
 
-    async def _call(self, envelope: Envelope, ctx: HandlerContext) -> None:
-        for name, fn in self._handlers(envelope.event):
-            try:
-                await fn(envelope, ctx)
-            except Exception as exc:
-                raise _HandlerFailed(name, exc) from exc
+    async def _call(self, delivery: Delivery, ctx: HandlerContext) -> None:
+        envelope = delivery.envelope
+        with handling(delivery, self.group):
+            log.debug("handling %s", envelope.event)
+            for name, fn in self._handlers(envelope.event):
+                try:
+                    await fn(envelope, ctx)
+                except Exception as exc:
+                    raise _HandlerFailed(name, exc) from exc
 
     async def _dead_letter(self, delivery: Delivery, error: str) -> None:
-        log.warning("group %s: dead-lettering %s[%s]@%s: %s", self.group, delivery.topic,
-                    delivery.partition, delivery.offset, error)
+        with handling(delivery, self.group):
+            log.warning("group %s: dead-lettering %s[%s]@%s: %s", self.group, delivery.topic,
+                        delivery.partition, delivery.offset, error)
         await self.dead_letter(delivery, error)
         self.dead_lettered += 1
+        event_metrics.dead_lettered(delivery.topic)

@@ -162,13 +162,16 @@ class KafkaSink:
         for index in indices:
             row = rows[index]
             key = row.key.encode() if row.key is not None else None
+            # The trace context rides as headers (traceparent, correlation_id): ~110 bytes.
+            headers = row.headers()
             # 64: a record's own header, over its key and value
             over = limit is not None and bool(chunk) and \
-                batch.size() + len(row.payload) + len(key or b"") + 64 > limit
-            if over or batch.append(key=key, value=row.payload, timestamp=None) is None:
+                batch.size() + len(row.payload) + len(key or b"") + 64 + 128 > limit
+            if over or batch.append(key=key, value=row.payload, timestamp=None,
+                                    headers=headers) is None:
                 yield chunk, batch
                 batch, chunk = producer.create_batch(), []
-                batch.append(key=key, value=row.payload, timestamp=None)
+                batch.append(key=key, value=row.payload, timestamp=None, headers=headers)
             chunk.append(index)
         if chunk:
             yield chunk, batch
@@ -180,7 +183,7 @@ class KafkaSink:
                 await self._producer(), dlq_topic(row.topic),
                 orjson.dumps(dead_rows.notice(row, error)),
                 key=row.key.encode() if row.key is not None else None, error=error,
-                source_topic=row.topic, timeout=self._bound)
+                source_topic=row.topic, timeout=self._bound, headers=row.headers())
         except Exception as exc:
             return exc
         return None

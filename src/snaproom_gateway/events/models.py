@@ -28,6 +28,9 @@ class OutboxEvent(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     # Set when Kafka can never take the row (too large): the claim skips it, prune keeps it.
     dead_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The W3C trace context and request id of the writer: sent as Kafka headers (migration 0007).
+    traceparent: Mapped[str | None] = mapped_column(String(55))
+    correlation_id: Mapped[str | None] = mapped_column(String(128))
 
     __table_args__ = (
         Index("ix_outbox_pending", "sent_at", "seq"),

@@ -28,6 +28,17 @@ class OutboxRow:
     topic: str
     key: str | None
     payload: bytes
+    traceparent: str | None = None
+    correlation_id: str | None = None
+
+    def headers(self) -> list[tuple[str, bytes]]:
+        """The Kafka headers of the row: its trace context and correlation id, when known."""
+        found = []
+        if self.traceparent:
+            found.append(("traceparent", self.traceparent.encode()))
+        if self.correlation_id:
+            found.append(("correlation_id", self.correlation_id.encode("latin-1", "replace")))
+        return found
 
 
 # PostgreSQL claim: lock the oldest pending rows no other relay holds (SKIP LOCKED), and list the
@@ -38,12 +49,13 @@ class OutboxRow:
 # pending row again, halved the claim of a 2,000-row backlog round.
 _CLAIM = text("""
 WITH claimed AS MATERIALIZED (
-    SELECT seq, event_id, topic, key, payload FROM outbox
+    SELECT seq, event_id, topic, key, payload, traceparent, correlation_id FROM outbox
     WHERE sent_at IS NULL AND dead_at IS NULL ORDER BY seq LIMIT :limit FOR UPDATE SKIP LOCKED
 )
-SELECT seq, event_id, topic, key, payload, true AS claimed FROM claimed
+SELECT seq, event_id, topic, key, payload, traceparent, correlation_id, true AS claimed
+FROM claimed
 UNION ALL
-SELECT o.seq, NULL, NULL, o.key, NULL, false FROM outbox o
+SELECT o.seq, NULL, NULL, o.key, NULL, NULL, NULL, false FROM outbox o
 WHERE o.sent_at IS NULL AND o.dead_at IS NULL AND o.seq <= (SELECT max(seq) FROM claimed)
   AND o.seq NOT IN (SELECT seq FROM claimed)
   AND o.seq NOT IN (SELECT unnest(CAST(:acknowledged AS bigint[])))
@@ -59,7 +71,8 @@ async def claim(session: AsyncSession, limit: int,
     marks them sent. They hold back no later row of their key: it follows them."""
     if session.bind.dialect.name != "postgresql":
         query = (select(OutboxEvent.seq, OutboxEvent.event_id, OutboxEvent.topic,
-                        OutboxEvent.key, OutboxEvent.payload)
+                        OutboxEvent.key, OutboxEvent.payload, OutboxEvent.traceparent,
+                        OutboxEvent.correlation_id)
                  .where(OutboxEvent.sent_at.is_(None), OutboxEvent.dead_at.is_(None))
                  .order_by(OutboxEvent.seq).limit(limit))
         return [OutboxRow(*row) for row in (await session.execute(query)).all()]
@@ -67,12 +80,11 @@ async def claim(session: AsyncSession, limit: int,
     # not ours.
     result = (await session.execute(_CLAIM, {"limit": limit,
                                              "acknowledged": list(acknowledged)})).all()
-    rows = [OutboxRow(seq, event_id, topic, key, payload)
-            for seq, event_id, topic, key, payload, claimed in result if claimed]
+    rows = [OutboxRow(*row[:-1]) for row in result if row[-1]]
     # Keys whose earliest pending row is not ours are held by another relay (or an earlier
     # transaction committed late): leave them, and keep every later row of theirs, for now.
     first_other: dict[str, int] = {}
-    for seq, _, _, key, _, claimed in result:
+    for seq, _, _, key, *_, claimed in result:
         if not claimed and key is not None:
             first_other.setdefault(key, seq)
     if not rows or not first_other:

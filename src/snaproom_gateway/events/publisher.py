@@ -24,6 +24,7 @@ from snaproom_gateway.events.envelope import Envelope, EventBody
 from snaproom_gateway.events.models import OutboxEvent
 from snaproom_gateway.events.wakeup import PENDING_KEY
 from snaproom_gateway.request_context import request_id
+from snaproom_gateway.tracecontext import publish_header
 
 __all__ = [
     "EventSchemaError",
@@ -61,7 +62,9 @@ async def publish(session: AsyncSession, event: str, *, user_id: int | None, dat
         raise EventTooLargeError(f"{envelope.event}: envelope of {len(payload):,} bytes is over "
                                  f"the {MAX_EVENT_BYTES:,}-byte limit")
     session.add(OutboxEvent(event_id=envelope.id, topic=spec_for(envelope.event).topic, key=key,
-                            payload=payload, attempts=0))
+                            payload=payload, attempts=0,
+                            traceparent=publish_header(envelope.event),
+                            correlation_id=envelope.correlation_id))
     # Wakes this process's relay after the commit; other instances' relays hear the NOTIFY
     # that the outbox's insert trigger sends (migration 0005).
     session.info[PENDING_KEY] = True

@@ -20,11 +20,13 @@ from typing import Any, Protocol
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from snaproom_gateway import tracecontext
 from snaproom_gateway.events import dead_rows, outbox
 from snaproom_gateway.events.dead_rows import DeadRow
 from snaproom_gateway.events.kafka_sink import PendingDelivery
 from snaproom_gateway.events.outbox import OutboxRow
 from snaproom_gateway.events.wakeup import OUTBOX_CHANNEL, add_waker, remove_waker
+from snaproom_gateway.metrics import events as event_metrics
 from snaproom_gateway.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -194,7 +196,12 @@ class OutboxRelay:
         lower size limit) is dead-lettered after that refusal."""
         dead = {row.seq: dead_rows.reason(row) for row in rows if dead_rows.too_large(row)}
         rest = [row for row in rows if row.seq not in dead]
-        results = await self.sink.send(rest) if rest else []
+        if tracecontext.otel is not None and rest:  # a PRODUCER span per row, its header sent
+            spans, traced = tracecontext.otel.start_sends(rest)
+            results = await self.sink.send(traced)
+            tracecontext.otel.end_sends(spans, results)
+        else:
+            results = await self.sink.send(rest) if rest else []
         if len(rest) == 1 and self.sink.refuses_row(results[0]):
             dead[rest[0].seq] = (f"refused by Kafka when sent alone: "
                                  f"{type(results[0]).__name__}: {results[0]}")
@@ -210,6 +217,7 @@ class OutboxRelay:
             if failure is None:
                 log.error("outbox: row %d (%s, event %s) is dead: %s", row.seq, row.topic,
                           row.event_id, dead[row.seq])
+                event_metrics.dead_lettered(row.topic)
             merged.append(DeadRow(dead[row.seq]) if failure is None else failure)
         return merged
 
@@ -264,6 +272,8 @@ class OutboxRelay:
         self.sent_total += sent
         if sent:
             self.last_sent_at = datetime.now(UTC)
+            event_metrics.published(row.topic for row, error in zip(rows, results, strict=True)
+                                    if error is None)
         errors = [error for error in results
                   if error is not None and not isinstance(error, DeadRow)]
         if errors:

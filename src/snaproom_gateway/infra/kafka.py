@@ -12,6 +12,7 @@ import asyncio
 import logging
 import ssl
 import time
+from collections.abc import Sequence
 from typing import Any
 
 from aiokafka import AIOKafkaProducer
@@ -187,12 +188,13 @@ class KafkaConnection:
 
 async def send_dead_letter(producer: AIOKafkaProducer, topic: str, value: bytes, *,
                            key: bytes | None, error: str, source_topic: str,
-                           timeout: float) -> None:
+                           timeout: float, headers: Sequence[tuple[str, bytes]] = ()) -> None:
     """One dead letter (the consumers' and the relay's): the error and the source topic also
-    ride as headers, so tools can filter without parsing the value."""
+    ride as headers, so tools can filter without parsing the value. `headers`: the source
+    message's own (its traceparent and correlation_id), kept."""
     async with asyncio.timeout(timeout):
         await producer.send_and_wait(topic, value, key=key, headers=[
-            ("error", error[:500].encode()), ("source-topic", source_topic.encode())])
+            *headers, ("error", error[:500].encode()), ("source-topic", source_topic.encode())])
 
 
 async def _bounded(awaitable: Any, timeout: float) -> None:
