@@ -1,0 +1,47 @@
+// A failed request as a person should see it: the gateway's own `detail`, and for 429 a live
+// count of the seconds in Retry-After.
+import { useEffect, useState } from "react";
+import { ApiError, describeError } from "../api/client";
+
+export function ErrorNotice({ error }: { error: unknown }) {
+  const retryAfter = error instanceof ApiError && error.status === 429 ? error.retryAfter : null;
+  const [left, setLeft] = useState(retryAfter);
+
+  useEffect(() => {
+    setLeft(retryAfter);
+    if (retryAfter === null) return;
+    const started = Date.now();
+    const timer = setInterval(() => {
+      const remaining = Math.max(0, retryAfter - Math.floor((Date.now() - started) / 1000));
+      setLeft(remaining);
+      if (remaining === 0) clearInterval(timer);
+    }, 1000);
+    return () => clearInterval(timer);
+  }, [error, retryAfter]);
+
+  if (error === null || error === undefined) return null;
+  if (error instanceof ApiError && error.status === 429) {
+    return (
+      <div className="error" role="alert">
+        <p>
+          Too many requests.{" "}
+          {left ? <>Try again in <span className="retry-after">{left}</span> s.</> : "You can try again now."}
+        </p>
+        <p className="detail">{error.detail}</p>
+      </div>
+    );
+  }
+  return (
+    <div className="error" role="alert">
+      <p>{describeError(error)}</p>
+    </div>
+  );
+}
+
+export function Loading({ what }: { what: string }) {
+  return <p className="muted" role="status" aria-busy="true">Loading {what}…</p>;
+}
+
+export function Empty({ children }: { children: React.ReactNode }) {
+  return <p className="empty muted">{children}</p>;
+}
