@@ -1,9 +1,12 @@
 // A failed request as a person should see it: the gateway's own `detail`, and for 429 a live
 // count of the seconds in Retry-After.
 import { useEffect, useState } from "react";
-import { ApiError, describeError } from "../api/client";
+import { ApiError, describeError, GatewayUnreachable } from "../api/client";
+import { useReachability } from "../api/connectivity";
+import { useApi } from "../services";
 
 export function ErrorNotice({ error }: { error: unknown }) {
+  const reachability = useReachability(useApi().connectivity);
   const retryAfter = error instanceof ApiError && error.status === 429 ? error.retryAfter : null;
   const [left, setLeft] = useState(retryAfter);
 
@@ -20,6 +23,8 @@ export function ErrorNotice({ error }: { error: unknown }) {
   }, [error, retryAfter]);
 
   if (error === null || error === undefined) return null;
+  // The banner says it while it lasts; once the gateway answers again the error is history.
+  if (error instanceof GatewayUnreachable && reachability === "reachable") return null;
   if (error instanceof ApiError && error.status === 429) {
     return (
       <div className="error" role="alert">

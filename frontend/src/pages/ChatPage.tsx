@@ -11,7 +11,7 @@ import { useApi } from "../services";
 import { useConnections } from "../stores/ConnectionsContext";
 import { displayName, useDirectory, usePersonName } from "../stores/DirectoryContext";
 
-const PAGE = 30;
+const PAGE = 20;
 
 export function mergeMessages(current: Message[], incoming: Message[]): Message[] {
   const byId = new Map(current.map((m) => [m.id, m]));
