@@ -5,13 +5,16 @@ import { GatewayBanner } from "./components/StatusBanner";
 import { AuthScreen } from "./pages/AuthScreen";
 import { Shell } from "./pages/Shell";
 import { RealtimeProvider } from "./realtime/RealtimeContext";
+import type { SocketLike } from "./realtime/socket";
 import { ServicesProvider } from "./services";
 import { ConnectionsProvider } from "./stores/ConnectionsContext";
 import { DirectoryProvider } from "./stores/DirectoryContext";
 import { NotificationsProvider } from "./stores/NotificationsContext";
 import { ToastProvider } from "./stores/ToastContext";
 
-function Gate() {
+type SocketFactory = (url: string) => SocketLike;
+
+function Gate({ createSocket }: { createSocket?: SocketFactory }) {
   const { state } = useAuth();
   switch (state.status) {
     case "loading":
@@ -23,7 +26,7 @@ function Gate() {
     case "signed-in":
       // Keyed by user: a different sign-in starts from fresh state and a fresh socket.
       return (
-        <RealtimeProvider key={state.user.id}>
+        <RealtimeProvider key={state.user.id} createSocket={createSocket}>
           <ToastProvider>
             <DirectoryProvider>
               <NotificationsProvider>
@@ -38,12 +41,13 @@ function Gate() {
   }
 }
 
-export function App({ api }: { api: ApiClient }) {
+/** `createSocket` replaces the browser's WebSocket (component tests). */
+export function App({ api, createSocket }: { api: ApiClient; createSocket?: SocketFactory }) {
   return (
     <ServicesProvider api={api}>
       <AuthProvider>
         <GatewayBanner />
-        <Gate />
+        <Gate createSocket={createSocket} />
       </AuthProvider>
     </ServicesProvider>
   );

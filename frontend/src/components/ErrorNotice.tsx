@@ -8,15 +8,16 @@ import { useApi } from "../services";
 export function ErrorNotice({ error }: { error: unknown }) {
   const reachability = useReachability(useApi().connectivity);
   const retryAfter = error instanceof ApiError && error.status === 429 ? error.retryAfter : null;
-  const [left, setLeft] = useState(retryAfter);
+  // The count belongs to one error: a new error starts from its own Retry-After at once.
+  const [count, setCount] = useState<{ of: unknown; left: number | null }>({ of: error, left: retryAfter });
+  const left = count.of === error ? count.left : retryAfter;
 
   useEffect(() => {
-    setLeft(retryAfter);
     if (retryAfter === null) return;
     const started = Date.now();
     const timer = setInterval(() => {
       const remaining = Math.max(0, retryAfter - Math.floor((Date.now() - started) / 1000));
-      setLeft(remaining);
+      setCount({ of: error, left: remaining });
       if (remaining === 0) clearInterval(timer);
     }, 1000);
     return () => clearInterval(timer);

@@ -5,17 +5,21 @@ import type { ServerFrame } from "../api/types";
 import { useAuth } from "../auth/AuthContext";
 import { config, websocketUrl } from "../config";
 import { useApi } from "../services";
-import { RealtimeSocket, type SocketStatus } from "./socket";
+import { RealtimeSocket, type SocketLike, type SocketStatus } from "./socket";
 
 const RealtimeContext = createContext<RealtimeSocket | null>(null);
 
-export function RealtimeProvider({ children, socket: given }: { children: ReactNode; socket?: RealtimeSocket }) {
+export function RealtimeProvider({ children, createSocket }: {
+  children: ReactNode;
+  createSocket?: (url: string) => SocketLike;
+}) {
   const api = useApi();
   const { recheck } = useAuth();
   const recheckRef = useRef(recheck);
   recheckRef.current = recheck;
-  const [socket] = useState(() => given ?? new RealtimeSocket(websocketUrl(config().apiUrl), {
+  const [socket] = useState(() => new RealtimeSocket(websocketUrl(config().apiUrl), {
     stillSignedIn: () => recheckRef.current(),
+    createSocket,
   }));
 
   useEffect(() => {
