@@ -26,7 +26,7 @@ SENTINELS = {"redis-sentinel-1": 26379, "redis-sentinel-2": 26380, "redis-sentin
 BROKERS = {"kafka-1": (1, 9092), "kafka-2": (2, 9093), "kafka-3": (3, 9094)}
 INFRASTRUCTURE = {"postgres", "redis-master", "redis-replica", *SENTINELS, *BROKERS}
 ONE_SHOTS = {"migrate", "topics"}
-LONG_RUNNING = INFRASTRUCTURE | {"gateway", "kafka-ui", "redis-commander"}
+LONG_RUNNING = INFRASTRUCTURE | {"gateway", "frontend", "kafka-ui", "redis-commander"}
 HOST_PORTS = {
     "postgres": {5432: 5432},
     "redis-master": {6379: 6379},
@@ -34,6 +34,7 @@ HOST_PORTS = {
     **{name: {port: port} for name, port in SENTINELS.items()},
     **{name: {host_port: 19092} for name, (_, host_port) in BROKERS.items()},
     "gateway": {8000: 8000},
+    "frontend": {3000: 3000},
     "kafka-ui": {8080: 8080},
     "redis-commander": {8081: 8081},
 }
