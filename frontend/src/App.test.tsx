@@ -1,4 +1,4 @@
-import { act, render, screen, within } from "@testing-library/react";
+import { act, render, screen, waitFor, within } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { ApiClient } from "./api/client";
 import { App } from "./App";
@@ -13,6 +13,12 @@ function signedInGateway(): FakeFetch {
     .on("GET", "/api/connections", { body: { items: [] } })
     .on("GET", "/api/connections/requests", { body: { items: [] } })
     .on("GET", "/api/presence", { body: {} });
+}
+
+/** The socket the signed-in shell opened (its effect may run just after the first paint). */
+async function shellSocket(): Promise<FakeSocket> {
+  await waitFor(() => expect(FakeSocket.all.length).toBeGreaterThan(0));
+  return FakeSocket.latest();
 }
 
 function renderApp(fake: FakeFetch) {
@@ -85,7 +91,7 @@ describe("the signed-in shell", () => {
   it("raises the unread count and shows a toast for frames from the socket", async () => {
     renderApp(signedInGateway());
     expect(await screen.findByTestId("signed-in-username")).toHaveTextContent("ann");
-    const socket = FakeSocket.latest();
+    const socket = await shellSocket();
     act(() => socket.open());
     expect(await screen.findByText("Live")).toBeInTheDocument();
     expect(screen.getByTestId("unread-count")).toHaveTextContent("0");
@@ -106,9 +112,10 @@ describe("the signed-in shell", () => {
     const fake = signedInGateway().on("GET", "/api/health/live", () => (down ? "network-error" : { body: { status: "ok" } }));
     const api = renderApp(fake);
     expect(await screen.findByTestId("signed-in-username")).toHaveTextContent("ann");
-    act(() => FakeSocket.latest().open());
+    const socket = await shellSocket();
+    act(() => socket.open());
     down = true;
-    act(() => FakeSocket.latest().drop());
+    act(() => socket.drop());
     expect(await screen.findByText("Live updates paused: reconnecting…")).toBeInTheDocument();
     act(() => api.connectivity.markUnreachable());
     expect(await screen.findByText("Cannot reach the Snaproom gateway. Retrying…")).toBeInTheDocument();

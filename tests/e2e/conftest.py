@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import sync_playwright
 
 from tests.e2e.web_app import (
     SCREENSHOTS,
@@ -18,8 +19,6 @@ from tests.e2e.web_app import (
     static_app,
 )
 
-sync_api = pytest.importorskip("playwright.sync_api")
-
 
 @pytest.fixture(scope="session")
 def app_dist(tmp_path_factory) -> Path:
@@ -28,7 +27,7 @@ def app_dist(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def browser() -> Iterator[object]:
-    with sync_api.sync_playwright() as p:
+    with sync_playwright() as p:
         chromium = p.chromium.launch(executable_path=chromium_path(), args=["--no-sandbox"])
         try:
             yield chromium

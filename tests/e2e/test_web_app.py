@@ -8,6 +8,7 @@ import time
 
 import httpx
 import pytest
+from playwright.sync_api import expect
 
 from tests.e2e.web_app import (
     SESSION_COOKIE,
@@ -18,8 +19,6 @@ from tests.e2e.web_app import (
     session_cookie,
 )
 
-sync_api = pytest.importorskip("playwright.sync_api")
-expect = sync_api.expect
 expect.set_options(timeout=15_000)
 
 pytestmark = pytest.mark.integration

@@ -7,12 +7,12 @@ import { useAuth, useSignedInUser } from "../auth/AuthContext";
 import { SocketBanner, SocketIndicator } from "../components/StatusBanner";
 import { useFrames } from "../realtime/RealtimeContext";
 import { href, useRoute, type Route } from "../router";
-import { displayName, useDirectory } from "../stores/DirectoryContext";
+import { useDirectory } from "../stores/DirectoryContext";
 import { useNotifications } from "../stores/NotificationsContext";
 import { ToastList, useToasts } from "../stores/ToastContext";
 import { ChatPage } from "./ChatPage";
 import { ConnectionsPage } from "./ConnectionsPage";
-import { notificationText } from "./notificationText";
+import { notificationPeople } from "./notificationText";
 import { NotificationsPage } from "./NotificationsPage";
 import { ProfilePage } from "./ProfilePage";
 import { UserPage } from "./UserPage";
@@ -29,7 +29,7 @@ function LiveToasts() {
   const me = useSignedInUser();
   const route = useRoute();
   const { show } = useToasts();
-  const { people, want } = useDirectory();
+  const { want } = useDirectory();
   const { onLive } = useNotifications();
 
   // A message for a conversation that is not open: say so at once.
@@ -40,7 +40,8 @@ function LiveToasts() {
     if (route.name === "chat" && route.peerId === message.from_user_id) return;
     want([message.from_user_id]);
     show({
-      title: `New message from ${displayName(people.get(message.from_user_id), message.from_user_id)}`,
+      title: "New message from",
+      fromUserId: message.from_user_id,
       text: message.text,
       href: href({ name: "chat", peerId: message.from_user_id }),
     });
@@ -48,8 +49,9 @@ function LiveToasts() {
 
   useEffect(() => onLive((n: Notification) => {
     if (n.kind === "message.received" && route.name === "chat" && route.peerId === Number(n.payload.from_user_id)) return;
-    show({ title: "Notification", text: notificationText(n, people), href: href({ name: "notifications" }) });
-  }), [onLive, show, people, route]);
+    want(notificationPeople(n));
+    show({ title: "Notification", text: n.kind, notification: n, href: href({ name: "notifications" }) });
+  }), [onLive, show, want, route]);
   return null;
 }
 

@@ -1,12 +1,18 @@
 // Short-lived messages in a corner: a chat message for a conversation that is not open, a new
 // notification. Each goes away by itself or when dismissed.
 import { createContext, useCallback, useContext, useEffect, useMemo, useRef, useState, type ReactNode } from "react";
+import type { Notification } from "../api/types";
+import { notificationText } from "../pages/notificationText";
+import { displayName, useDirectory } from "./DirectoryContext";
 
 export interface Toast {
   id: number;
   title: string;
   text: string;
   href?: string;
+  /** Names are filled in when they arrive: a toast shows at once, with "user #7" until then. */
+  fromUserId?: number;
+  notification?: Notification;
 }
 
 interface ToastApi {
@@ -53,15 +59,20 @@ export function useToasts(): ToastApi {
 
 export function ToastList() {
   const { toasts, dismiss } = useToasts();
+  const { people } = useDirectory();
   return (
     <div className="toasts" aria-live="polite" aria-label="Alerts">
-      {toasts.map((toast) => (
+      {toasts.map((toast) => {
+        const title = toast.fromUserId ? `${toast.title} ${displayName(people.get(toast.fromUserId), toast.fromUserId)}` : toast.title;
+        const text = toast.notification ? notificationText(toast.notification, people) : toast.text;
+        return (
         <div key={toast.id} className="toast" role="status">
-          <strong>{toast.title}</strong>
-          <p>{toast.href ? <a href={toast.href} onClick={() => dismiss(toast.id)}>{toast.text}</a> : toast.text}</p>
+          <strong>{title}</strong>
+          <p>{toast.href ? <a href={toast.href} onClick={() => dismiss(toast.id)}>{text}</a> : text}</p>
           <button type="button" className="link" aria-label="Dismiss" onClick={() => dismiss(toast.id)}>×</button>
         </div>
-      ))}
+        );
+      })}
     </div>
   );
 }
