@@ -47,6 +47,7 @@ ZIPF_S = 1.1
 def build_app():
     """The gateway as `create_app` builds it (the real GET /api/users/{id}), plus what the
     benchmark reads: a DB query counter and when probe invalidations arrived."""
+    from fastapi import Request
     from sqlalchemy import event
 
     from snaproom_gateway.app import create_app
@@ -57,9 +58,9 @@ def build_app():
     probes: dict[str, float] = {}
 
     @app.get("/bench/stats")
-    async def bench_stats(cache: CacheDep) -> dict[str, Any]:
+    async def bench_stats(cache: CacheDep, request: Request) -> dict[str, Any]:
         return {"db_queries": counters["db_queries"], "cache": await cache.stats(),
-                "probes": probes}
+                "probes": probes, "views": request.app.state.profile_views.written}
 
     original_lifespan = app.router.lifespan_context
 

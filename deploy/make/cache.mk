@@ -15,3 +15,20 @@ bench-cache: install ## Benchmark the cached GET /api/users/{id} (real Redis + P
 	$(STACK) up postgres redis-master redis-replica sentinel-1 sentinel-2 sentinel-3
 	set -a; eval "$$($(STACK) env | sed 's/^export //')"; set +a; \
 	  LOG_LEVEL=warning $(PY) bench/cache_bench.py run --cold $(BENCH_CACHE_ARGS)
+
+#   make bench-vs-express [BENCH_VS_EXPRESS_ARGS="--seconds 15 --warmup 5 --connections 64"]
+#       the gateway against its Express 5 + ioredis peer (bench/peers/express, npm ci on first
+#       use), same bytes, each alone on core 0 while the other is paused: anonymous profile,
+#       /api/auth/me, a profile read by a signed-in viewer, a conversation's newest page, and
+#       the 1-connection p50. Prints the table and writes bench/results/vs-express-*.json.
+
+BENCH_VS_EXPRESS_ARGS ?=
+
+.PHONY: bench-vs-express
+
+bench-vs-express: install ## Gateway vs Express 5 + ioredis, signed-in and anonymous reads (wrk)
+	@command -v wrk >/dev/null || apt-get install -y --no-install-recommends wrk
+	@command -v npm >/dev/null || apt-get install -y --no-install-recommends npm
+	$(STACK) up postgres redis-master redis-replica sentinel-1 sentinel-2 sentinel-3
+	set -a; eval "$$($(STACK) env | sed 's/^export //')"; set +a; \
+	  LOG_LEVEL=warning $(PY) bench/vs_express.py $(BENCH_VS_EXPRESS_ARGS)

@@ -16,19 +16,22 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from snaproom_gateway import SERVICE_NAME, __version__, gc_tuning
+from snaproom_gateway.analytics.views import ProfileViewCounter
 from snaproom_gateway.api_errors import document_unreadable_bodies
 from snaproom_gateway.audit.router import router as audit_router
-from snaproom_gateway.auth import janitor
+from snaproom_gateway.auth import janitor, sessions
 from snaproom_gateway.auth.router import router as auth_router
 from snaproom_gateway.cache.builder import build_cache
-from snaproom_gateway.cache.http import install_fast_path
+from snaproom_gateway.cache.http import CorsHeaders, install_fast_path
 from snaproom_gateway.cache.router import router as cache_admin_router
+from snaproom_gateway.cache.stale import drop_after_commit
 from snaproom_gateway.connections.router import router as connections_router
 from snaproom_gateway.events import runtime as events_runtime
 from snaproom_gateway.events.admin_router import router as events_admin_router
 from snaproom_gateway.health.router import router as health_router
 from snaproom_gateway.infra import database, kafka, migrations, ratelimit, redis
 from snaproom_gateway.logging_setup import configure as configure_logging
+from snaproom_gateway.messages import cached_answers as messages_answers
 from snaproom_gateway.messages.router import router as messages_router
 from snaproom_gateway.notifications.router import router as notifications_router
 from snaproom_gateway.nul_guard import NulGuardMiddleware
@@ -38,9 +41,12 @@ from snaproom_gateway.realtime.router import router as realtime_router
 from snaproom_gateway.request_context import RequestIdMiddleware
 from snaproom_gateway.resilience import setup as resilience_setup
 from snaproom_gateway.settings import Settings, SettingsError, load_settings
+from snaproom_gateway.users import cached_answers as users_answers
 from snaproom_gateway.users.router import router as users_router
 
 log = logging.getLogger(__name__)
+
+CORS_EXPOSE_HEADERS = ["X-Request-ID", "Retry-After", "ETag"]
 
 
 @asynccontextmanager
@@ -75,6 +81,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         state.cache = build_cache(settings, state.redis, breaker=state.breakers["redis"])
         await state.cache.start(prune_interval=settings.cache_prune_interval)
         stack.push_async_callback(state.cache.close)
+        database.set_after_commit(state.sessionmaker, drop_after_commit(state.cache))
 
         # --- domain: presence, recent messages, realtime fan-out across instances ---
         # Before the consumers, so the notifications they handle first can be pushed.
@@ -86,6 +93,11 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # --- domain: rate limiter (fails open when Redis is down; reported in health) ---
         state.rate_limiter = ratelimit.RequestLimiter(settings, state.redis)
         state.health_components["rate_limiter"] = state.rate_limiter.health
+        state.profile_views = ProfileViewCounter(
+            state.sessionmaker, interval=settings.profile_views_flush_interval,
+            max_pending=settings.profile_views_flush_max)
+        state.profile_views.start()
+        stack.push_async_callback(state.profile_views.close)
         session_janitor = asyncio.create_task(
             janitor.purge_forever(state.sessionmaker, settings.session_purge_interval),
             name="session-janitor")
@@ -120,7 +132,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         allow_credentials=True,
         allow_methods=["*"],
         allow_headers=["*"],
-        expose_headers=["X-Request-ID", "Retry-After", "ETag"],
+        expose_headers=CORS_EXPOSE_HEADERS,
     )
     app.add_middleware(RequestIdMiddleware)
     app.include_router(health_router)
@@ -128,7 +140,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(events_admin_router)
     app.include_router(cache_admin_router)
     if settings.cache_http_fast_path:
-        install_fast_path(app)  # cached public GETs are answered before the middleware stack
+        # Cached GETs, anonymous or signed in, are answered before the middleware stack.
+        install_fast_path(app, users_answers.CACHEABLE_ROUTES + messages_answers.CACHEABLE_ROUTES,
+                          viewer=sessions.cached_viewer,
+                          cors=CorsHeaders(settings.cors_origins, CORS_EXPOSE_HEADERS))
     # --- routers of the domains ---
     app.include_router(auth_router)
     app.include_router(users_router)

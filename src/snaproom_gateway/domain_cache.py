@@ -11,6 +11,8 @@ import logging
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
+from snaproom_gateway.cache.keys import full_key
+
 log = logging.getLogger(__name__)
 
 
@@ -98,6 +100,22 @@ async def get_or_load_user(state: Any, user_id: int,
         return await cache.get_or_set_user(user_id, load)
     except NotCached:
         return None
+
+
+def peek(state: Any, key: str) -> Any | None:
+    """The L1 entry of `key` if it may be served now, else None: no I/O (the HTTP fast path)."""
+    cache = cache_of(state)
+    return None if cache is None else cache.peek_local(full_key(key))
+
+
+async def get_or_load(state: Any, key: str, load: Callable[[], Awaitable[bytes]], *, ttl: int,
+                      tags: Iterable[str]) -> bytes:
+    """The cached value of `key`, or load()'s, stored (concurrent misses share one load). A
+    failing cache degrades to load(); load()'s own errors reach the caller."""
+    cache = cache_of(state)
+    if cache is None:
+        return await load()
+    return await cache.get_or_set(key, load, ttl=ttl, tags=tuple(tags))
 
 
 def user_tags(state: Any, user_id: int) -> list[str]:

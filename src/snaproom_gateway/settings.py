@@ -194,6 +194,10 @@ class Settings(BaseSettings):
     )
     # The limiter fails open after this bound: a slow Redis must not slow down logins.
     rate_limit_timeout: float = Field(0.25, gt=0, le=5)
+    # Profile views are counted in process and written in batches: this often, or as soon as
+    # this many are waiting. A crash loses at most the views since the last written batch.
+    profile_views_flush_interval: float = Field(0.5, gt=0, le=60)
+    profile_views_flush_max: int = Field(1000, ge=1, le=1_000_000)
     # Deletion saga: attempts of the purge steps before the account is restored.
     user_deletion_max_attempts: int = Field(5, ge=1, le=50)
     user_deletion_retry_delay: float = Field(0.5, ge=0, le=60)

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import delete, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from snaproom_gateway import domain_cache
 from snaproom_gateway.analytics.models import ProfileViewCount
+from snaproom_gateway.cache.stale import mark_stale
+from snaproom_gateway.users import events
 from snaproom_gateway.users.deletion import purge_step
 from snaproom_gateway.users.models import User
 
@@ -19,18 +24,51 @@ async def views_of(session: AsyncSession, user_id: int) -> int:
         select(ProfileViewCount.views).where(ProfileViewCount.user_id == user_id)) or 0)
 
 
-async def record_view(session: AsyncSession, profile_user_id: int, at: datetime) -> bool:
-    """Add one view atomically (an upsert); False when the profile no longer exists."""
-    if await session.scalar(select(User.id).where(User.id == profile_user_id)) is None:
-        return False
+def views_key(user_id: int) -> str:
+    return f"profile_views:{user_id}"
+
+
+def views_tag(user_id: int) -> str:
+    return f"profile_views:{user_id}"
+
+
+VIEWS_CACHE_TTL = 300
+
+
+async def cached_views(state: Any, user_id: int) -> int:
+    """The profile's view count, through the cache (the batches' commits drop it)."""
+    async def load() -> bytes:
+        async with state.sessionmaker() as own:
+            return str(await views_of(own, user_id)).encode()
+
+    body = await domain_cache.get_or_load(state, views_key(user_id), load, ttl=VIEWS_CACHE_TTL,
+                                          tags=(views_tag(user_id), f"user:{user_id}"))
+    return int(body)
+
+
+async def add_views(session: AsyncSession, counts: Mapping[int, int]) -> None:
+    """Add a batch of views in the caller's transaction: one upsert for every profile that still
+    exists (views of a deleted one are dropped), and one profile.viewed analytics event per
+    profile with its count. The cached counts go after the commit."""
+    if not counts:
+        return
+    existing = set((await session.scalars(
+        select(User.id).where(User.id.in_(list(counts))))).all())
+    if not existing:
+        return
+    now = datetime.now(UTC)
+    rows = [{"user_id": user_id, "views": counts[user_id], "last_viewed_at": now}
+            for user_id in sorted(existing)]
     insert = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
-    statement = insert(ProfileViewCount).values(user_id=profile_user_id, views=1,
-                                                last_viewed_at=at)
+    statement = insert(ProfileViewCount).values(rows)
     statement = statement.on_conflict_do_update(
         index_elements=[ProfileViewCount.user_id],
-        set_={"views": ProfileViewCount.views + 1, "last_viewed_at": at})
+        set_={"views": ProfileViewCount.views + statement.excluded.views,
+              "last_viewed_at": statement.excluded.last_viewed_at})
     await session.execute(statement)
-    return True
+    for user_id in sorted(existing):
+        await events.profile_viewed(session, user_id, counts[user_id])
+    mark_stale(session, [views_tag(user_id) for user_id in existing])
 
 
 @purge_step("profile_views")

@@ -9,9 +9,11 @@ from snaproom_gateway.auth import service
 from snaproom_gateway.auth.dependencies import SESSION_COOKIE, CurrentUser
 from snaproom_gateway.auth.exceptions import InvalidCredentials
 from snaproom_gateway.auth.schemas import AuthOut, LoginIn, SignupIn
+from snaproom_gateway.cache.http import private_response
 from snaproom_gateway.deps import SessionDep
 from snaproom_gateway.ratelimit import client_ip, rate_limit, rate_limit_headers
 from snaproom_gateway.users import service as users_service
+from snaproom_gateway.users.cached_answers import private_profile_body
 from snaproom_gateway.users.exceptions import UserExists
 from snaproom_gateway.users.schemas import UserPrivate
 
@@ -77,9 +79,10 @@ async def logout(user: CurrentUser, request: Request, session: SessionDep) -> Re
 
 @router.get("/me", response_model=UserPrivate, summary="The signed-in user",
             responses=error_responses(401))
-async def me(user: CurrentUser, request: Request, session: SessionDep) -> UserPrivate:
-    data = await users_service.load_public(request.app.state, session, user.id)
-    if data is None:  # deleted between the session check and now
+async def me(user: CurrentUser, request: Request, session: SessionDep) -> Response:
+    public = await users_service.load_public_bytes(request.app.state, session, user.id)
+    if public is None:  # deleted between the session check and now
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "Not authenticated",
                             headers={"WWW-Authenticate": "Bearer"})
-    return UserPrivate.model_validate(data | {"email": user.email, "role": user.role})
+    # The bytes the fast path answers with, once the profile is in the L1 (cached_answers).
+    return private_response(request, private_profile_body(public, user.email, user.role, None))

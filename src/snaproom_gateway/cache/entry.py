@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from hashlib import blake2b
+from typing import Any
 
 
 class Entry:
     __slots__ = ("value", "expires_at", "refresh_at", "tags", "prefix", "_etag", "http_headers",
-                 "http_head")
+                 "http_head", "derived")
 
     def __init__(self, value: bytes, expires_at: float, tags: tuple[str, ...], prefix: str) -> None:
         self.value = value
@@ -21,6 +23,33 @@ class Entry:
         self.http_headers: list[tuple[bytes, bytes]] | None = None
         # The same as one header block, for the server protocol's single write (http_protocol).
         self.http_head: bytes | None = None
+        # What readers computed from this entry (a parsed session, a composed answer), kept as
+        # long as the entry: an invalidation or a new value is a new Entry, so never stale.
+        self.derived: dict[str, Any] | None = None
+
+    def memo(self, name: str, build: Callable[[Entry], Any]) -> Any:
+        """build(self), computed once per entry and name."""
+        derived = self.derived
+        if derived is None:
+            derived = self.derived = {}
+        try:
+            return derived[name]
+        except KeyError:
+            value = derived[name] = build(self)
+            return value
+
+    def derive(self, name: str, inputs: tuple[Any, ...], build: Callable[[], bytes]) -> Entry:
+        """An entry of the bytes build() composes from this one and `inputs` (values, or other
+        entries, which compare by identity), built again only when an input changes."""
+        derived = self.derived
+        if derived is None:
+            derived = self.derived = {}
+        held = derived.get(name)
+        if held is not None and held[0] == inputs:
+            return held[1]
+        entry = Entry(build(), self.expires_at, (), self.prefix)
+        derived[name] = (inputs, entry)
+        return entry
 
     @property
     def etag(self) -> bytes:

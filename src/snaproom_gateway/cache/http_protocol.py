@@ -25,10 +25,11 @@ from snaproom_gateway.cache.http import (
     JSON,
     FastPathRoutes,
     if_none_match_hits,
-    needs_full_stack,
+    session_token,
 )
 
-_WATCHED = FULL_STACK_HEADERS | {b"if-none-match", b"x-request-id", b"expect"}
+_WATCHED = FULL_STACK_HEADERS | {b"if-none-match", b"x-request-id", b"expect",
+                                 b"authorization", b"cookie"}
 _X_CACHE_L1_AND_ID = b"x-cache: l1\r\nx-request-id: "
 _CLOSE = b"connection: close\r\n"
 
@@ -53,6 +54,9 @@ class FastPathHttpProtocol(HttpToolsProtocol):
         self._answered = self._full_stack = False
         self._if_none_match: bytes | None = None
         self._request_id: bytes | None = None
+        self._authorization: bytes | None = None
+        self._cookie: bytes | None = None
+        self._cors = b""  # the CORS headers for an allowed Origin
         self._default_headers: list[tuple[bytes, bytes]] | None = None
         self._default_block = b""
         # Keep-alive for fast answers: one timer per connection that checks the last activity,
@@ -71,7 +75,8 @@ class FastPathHttpProtocol(HttpToolsProtocol):
         self.url = b""
         self.headers = []
         self.expect_100_continue = self._answered = self._full_stack = False
-        self._if_none_match = self._request_id = None
+        self._if_none_match = self._request_id = self._authorization = self._cookie = None
+        self._cors = b""
 
     def on_header(self, name: bytes, value: bytes) -> None:
         name = name.lower()
@@ -82,8 +87,20 @@ class FastPathHttpProtocol(HttpToolsProtocol):
                 self._request_id = value[:128]
             elif name == b"expect":
                 self.expect_100_continue = value.lower() == b"100-continue"
-            elif needs_full_stack(name, value):
-                self._full_stack = True
+            elif name == b"authorization":
+                if self._authorization is not None:
+                    self._full_stack = True  # repeated: the route decides
+                self._authorization = value
+            elif name == b"cookie":
+                if self._cookie is None:  # the route reads the first Cookie header too
+                    self._cookie = value
+            else:  # Origin: answered here only as the app's CORS middleware would answer it
+                cors = self._routes.cors if self._routes is not None else None
+                block = cors.block(value) if cors is not None and not self._cors else None
+                if block is None:
+                    self._full_stack = True
+                else:
+                    self._cors = block
         self.headers.append((name, value))
 
     def on_headers_complete(self) -> None:
@@ -124,18 +141,18 @@ class FastPathHttpProtocol(HttpToolsProtocol):
         url = self.url
         if url[:1] != b"/" or b"%" in url:
             return False  # absolute-form or percent-encoded: uvicorn's parsing decides
-        found = self._routes.resolve_url(url)  # type: ignore[union-attr]
+        routes = self._routes
+        found = routes.resolve_url(url)  # type: ignore[union-attr]
         if found is None:
             return False
-        cache = getattr(self._starlette.state, "cache", None)  # type: ignore[union-attr]
-        if cache is None:
-            return False
-        entry = cache.peek_local(found[1])
-        if entry is None:
+        token = (session_token(self._authorization, self._cookie)
+                 if self._authorization is not None or self._cookie is not None else None)
+        answer = routes.answer(self._starlette.state, found, token)  # type: ignore[union-attr]
+        if answer is None:
             return False
         http_version = parser.get_http_version()
         keep_alive = http_version != "1.0" and parser.should_keep_alive()
-        status = self._write(entry, found[0]._cache_control, keep_alive)  # type: ignore[attr-defined]
+        status = self._write(*answer, keep_alive)
         if self.access_log:
             client = f"{self.client[0]}:{self.client[1]}" if self.client else "-"
             self.access_logger.info('%s - "%s %s HTTP/%s" %d', client, "GET",
@@ -147,7 +164,7 @@ class FastPathHttpProtocol(HttpToolsProtocol):
             self._idle_timer = self.loop.call_later(self.timeout_keep_alive, self._idle_check)
         return True
 
-    def _write(self, entry: Entry, cache_control: bytes, keep_alive: bool) -> int:
+    def _write(self, entry: Entry, cache_control: bytes, vary: bytes, keep_alive: bool) -> int:
         defaults = self.server_state.default_headers
         if defaults is not self._default_headers:  # the Date header changes once a second
             self._default_headers = defaults
@@ -159,18 +176,18 @@ class FastPathHttpProtocol(HttpToolsProtocol):
                                                                   entry.etag):
             self.transport.write(b"".join((
                 STATUS_LINE[304], self._default_block, b"etag: ", entry.etag,
-                b"\r\ncache-control: ", cache_control, b"\r\nvary: Origin\r\n",
-                _X_CACHE_L1_AND_ID, request_id, b"\r\n", closing, b"\r\n")))
+                b"\r\ncache-control: ", cache_control, b"\r\nvary: ", vary, b"\r\n",
+                self._cors, _X_CACHE_L1_AND_ID, request_id, b"\r\n", closing, b"\r\n")))
             return 304
         head = entry.http_head
         if head is None:  # built once per entry, not once per request
             head = entry.http_head = b"".join((
                 STATUS_LINE[200], b"etag: ", entry.etag, b"\r\ncache-control: ", cache_control,
-                b"\r\nvary: Origin\r\ncontent-type: ", JSON,
+                b"\r\nvary: ", vary, b"\r\ncontent-type: ", JSON,
                 b"\r\ncontent-length: ", str(len(entry.value)).encode(), b"\r\n"))
         self.transport.write(b"".join((
-            head, self._default_block, _X_CACHE_L1_AND_ID, request_id, b"\r\n", closing,
-            b"\r\n", entry.value)))
+            head, self._default_block, self._cors, _X_CACHE_L1_AND_ID, request_id, b"\r\n",
+            closing, b"\r\n", entry.value)))
         return 200
 
     def _idle_check(self) -> None:
@@ -186,6 +203,13 @@ class FastPathHttpProtocol(HttpToolsProtocol):
         else:
             self._idle_timer = self.loop.call_later(self.timeout_keep_alive - idle,
                                                     self._idle_check)
+
+    def on_response_complete(self) -> None:
+        # A request uvicorn's path answered may have taken longer than the keep-alive bound:
+        # idle time counts from its answer, not from its arrival, or the idle check would close
+        # the connection right after the answer while the client reuses it.
+        self._active_at = self.loop.time()
+        super().on_response_complete()
 
     def connection_lost(self, exc: Exception | None) -> None:
         if self._idle_timer is not None:

@@ -64,6 +64,7 @@ class NotificationCreated(_Data):
 class ProfileViewed(_Data):
     viewer_id: int | None
     profile_user_id: int
+    views: int = 1  # views of the profile in one batch (analytics/views.py)
 
 
 class AuditData(_Data):

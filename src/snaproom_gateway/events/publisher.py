@@ -10,6 +10,8 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from snaproom_gateway.cache.invalidation import tags_for_event
+from snaproom_gateway.cache.stale import mark_stale
 from snaproom_gateway.events.catalog import (
     MAX_EVENT_BYTES,
     EventSchemaError,
@@ -63,6 +65,8 @@ async def publish(session: AsyncSession, event: str, *, user_id: int | None, dat
     # Wakes this process's relay after the commit; other instances' relays hear the NOTIFY
     # that the outbox's insert trigger sends (migration 0005).
     session.info[PENDING_KEY] = True
+    # Read-your-writes: what the event makes stale is dropped right after the commit.
+    mark_stale(session, tags_for_event(envelope.event, user_id, envelope.data.data))
     return envelope
 
 

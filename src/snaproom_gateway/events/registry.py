@@ -12,7 +12,7 @@ from snaproom_gateway.settings import Settings
 HANDLER_MODULES: list[str] = [
     "snaproom_gateway.users.handlers",
     "snaproom_gateway.audit.handlers",
-    "snaproom_gateway.analytics.handlers",
+    "snaproom_gateway.analytics.service",  # deletion purge step (views are counted in process)
     "snaproom_gateway.cache.invalidation",
     "snaproom_gateway.connections.handlers",  # deletion purge step
     "snaproom_gateway.messages.handlers",  # deletion purge step

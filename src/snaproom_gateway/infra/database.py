@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Awaitable, Callable
 
 from sqlalchemy import event, text
 from sqlalchemy.exc import DisconnectionError
@@ -83,8 +84,32 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.close()
 
 
+# session.info key of an async callable(session) awaited right after each successful commit
+AFTER_COMMIT = "snaproom_after_commit"
+
+
+class HookedSession(AsyncSession):
+    """An AsyncSession whose commit() then awaits the after-commit hook set on its sessionmaker.
+
+    SQLAlchemy's own after_commit event is synchronous, so what a request must finish before
+    its answer (dropping the cache entries its write made stale) cannot run there.
+    """
+
+    async def commit(self) -> None:
+        await super().commit()
+        hook = self.info.get(AFTER_COMMIT)
+        if hook is not None:
+            await hook(self)
+
+
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    return async_sessionmaker(engine, expire_on_commit=False)
+    return async_sessionmaker(engine, expire_on_commit=False, class_=HookedSession)
+
+
+def set_after_commit(sessionmaker: async_sessionmaker[AsyncSession],
+                     hook: Callable[[AsyncSession], Awaitable[None]]) -> None:
+    """Every session made from now on awaits `hook(session)` after each successful commit."""
+    sessionmaker.configure(info={AFTER_COMMIT: hook})
 
 
 async def ping(engine: AsyncEngine, timeout: float) -> float:

@@ -15,8 +15,15 @@ from typing import Any
 import orjson
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from snaproom_gateway import domain_cache
+from snaproom_gateway.cache.keys import conversation_tag
 from snaproom_gateway.events import publisher
 from snaproom_gateway.messages import service
+from snaproom_gateway.messages.cached_answers import (
+    NEWEST_PAGE_LIMIT,
+    newest_page_key,
+    newest_page_tags,
+)
 from snaproom_gateway.presence import service as presence
 from snaproom_gateway.realtime import service as realtime
 
@@ -44,6 +51,9 @@ async def send(state: Any, session: AsyncSession, sender_id: int, receiver_id: i
             await state.recent_messages.drop(sender_id, receiver_id)
         except Exception:
             log.error("could not drop the recent messages of %s-%s", sender_id, receiver_id)
+    # Again after the append: a read between the commit's drop and the append may have cached
+    # a newest page without this message.
+    await domain_cache.invalidate_tags(state, [conversation_tag(sender_id, receiver_id)])
     await realtime.push(state, [sender_id, receiver_id], {"type": "message", "message": message})
     return message
 
@@ -73,6 +83,20 @@ async def read(state: Any, session: AsyncSession, reader_id: int, peer_id: int, 
         except Exception as exc:
             log.warning("recent messages fill failed: %r", exc)
     return [item for _, item in items[-limit:]]
+
+
+async def newest_page(state: Any, reader_id: int, peer_id: int) -> bytes:
+    """The newest page's body through the cache (cached_answers: the fast path serves it);
+    dropped by every message of the conversation."""
+    async def load() -> bytes:
+        async with state.sessionmaker() as own:
+            items = await read(state, own, reader_id, peer_id, limit=NEWEST_PAGE_LIMIT,
+                               before=None)
+        return page_json(items, NEWEST_PAGE_LIMIT)
+
+    return await domain_cache.get_or_load(
+        state, newest_page_key(reader_id, peer_id), load,
+        ttl=state.settings.recent_messages_ttl, tags=newest_page_tags(reader_id, peer_id))
 
 
 def page_json(items: list[bytes], limit: int) -> bytes:

@@ -8,8 +8,10 @@ from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Res
 
 from snaproom_gateway.api_errors import error_responses
 from snaproom_gateway.auth.dependencies import CurrentUser
+from snaproom_gateway.cache.http import private_response
 from snaproom_gateway.deps import SessionDep
 from snaproom_gateway.messages import flows
+from snaproom_gateway.messages.cached_answers import NEWEST_PAGE_LIMIT
 from snaproom_gateway.messages.exceptions import MessageError
 from snaproom_gateway.messages.schemas import MAX_ID, MessageCreate, MessageOut, MessagePage
 from snaproom_gateway.ratelimit import rate_limit
@@ -40,14 +42,18 @@ async def read_conversation(
     user: CurrentUser,
     request: Request,
     session: SessionDep,
-    limit: Annotated[int, Query(ge=1, le=100)] = 50,
+    limit: Annotated[int, Query(ge=1, le=100)] = NEWEST_PAGE_LIMIT,
     before: Annotated[int | None, Query(gt=0, le=MAX_ID,
                                         description="Only messages with a smaller id")] = None,
 ) -> Response:
     if user_id == user.id:
         raise HTTPException(status.HTTP_400_BAD_REQUEST, "A conversation needs another user")
-    if await users_service.load_public(request.app.state, session, user_id) is None:
+    state = request.app.state
+    if await users_service.load_public_bytes(state, session, user_id) is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "User not found")
-    items = await flows.read(request.app.state, session, user.id, user_id, limit=limit,
-                             before=before)
-    return Response(flows.page_json(items, limit), media_type="application/json")
+    if before is None and limit == NEWEST_PAGE_LIMIT:
+        body = await flows.newest_page(state, user.id, user_id)  # the fast path's entry
+    else:
+        items = await flows.read(state, session, user.id, user_id, limit=limit, before=before)
+        body = flows.page_json(items, limit)
+    return private_response(request, body)

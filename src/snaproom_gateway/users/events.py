@@ -38,10 +38,12 @@ async def user_logout(session: AsyncSession, user_id: int) -> None:
     await publisher.publish_user_event(session, "user.logout", user_id, {})
 
 
-async def profile_viewed(session: AsyncSession, profile_user_id: int, viewer_id: int) -> None:
-    # Keyed by the viewed profile: its counter's updates stay in order on one partition.
+async def profile_viewed(session: AsyncSession, profile_user_id: int, views: int) -> None:
+    """`views` views of one profile, counted in process since the last batch (analytics)."""
+    # Keyed by the viewed profile: its events stay in order on one partition.
     await publisher.publish(session, "profile.viewed", user_id=profile_user_id,
-                            data={"viewer_id": viewer_id, "profile_user_id": profile_user_id},
+                            data={"viewer_id": None, "profile_user_id": profile_user_id,
+                                  "views": views},
                             key=str(profile_user_id))
 
 

@@ -11,11 +11,12 @@ from snaproom_gateway import domain_cache
 from snaproom_gateway.analytics import service as analytics_service
 from snaproom_gateway.api_errors import error_responses
 from snaproom_gateway.auth.dependencies import CurrentUser, OptionalUser
-from snaproom_gateway.cache.http import cached_response
+from snaproom_gateway.cache.http import cached_response, private_response
 from snaproom_gateway.deps import SessionDep
 from snaproom_gateway.ratelimit import rate_limit
-from snaproom_gateway.users import deletion, events
+from snaproom_gateway.users import deletion
 from snaproom_gateway.users import service as users_service
+from snaproom_gateway.users.cached_answers import private_profile_body
 from snaproom_gateway.users.exceptions import DeletionInProgress
 from snaproom_gateway.users.handlers import USERS_LIST_TAG
 from snaproom_gateway.users.schemas import (
@@ -58,7 +59,8 @@ async def list_users(
 @router.get("/{user_id}", response_model=UserPrivate | UserPublic,
             summary="A public profile; its owner also sees email, role and profile_views",
             description="Readable without a session (anonymous answers may come straight from "
-            "the cache). A signed-in viewer other than the owner is counted as a profile view.",
+            "the cache). A signed-in viewer other than the owner is counted as a profile view; "
+            "signed-in answers are `Cache-Control: private`.",
             responses=error_responses(404))
 async def get_user(
     user_id: Annotated[int, Path(gt=0, le=MAX_ID)],
@@ -66,18 +68,19 @@ async def get_user(
     request: Request,
     session: SessionDep,
 ) -> UserPrivate | UserPublic:
-    body = await users_service.load_public_bytes(request.app.state, session, user_id)
+    state = request.app.state
+    body = await users_service.load_public_bytes(state, session, user_id)
     if body is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "User not found")
-    if viewer is not None and viewer.id == user_id:
-        views = await analytics_service.views_of(session, user_id)
-        return UserPrivate.model_validate(orjson.loads(body) | {
-            "email": viewer.email, "role": viewer.role, "profile_views": views})
-    if viewer is not None:
-        await events.profile_viewed(session, user_id, viewer.id)
-        await session.commit()
-    # The cached bytes as they are, with a strong ETag: the same answer the fast path gives.
-    return cached_response(request, body)
+    if viewer is None:
+        # The cached bytes as they are, with a strong ETag: the same answer the fast path gives.
+        return cached_response(request, body)
+    if viewer.id == user_id:
+        views = await analytics_service.cached_views(state, user_id)
+        body = private_profile_body(body, viewer.email, viewer.role, views)
+    else:
+        state.profile_views.record(user_id)  # written in batches (analytics/views.py)
+    return private_response(request, body)
 
 
 @router.patch("/me", response_model=UserPrivate, summary="Change the signed-in user's profile",

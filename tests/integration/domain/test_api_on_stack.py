@@ -131,6 +131,7 @@ async def test_users_profile_views_and_patch_on_postgresql(settings):
         patched = await client.patch("/api/users/me", headers=bearer(owner_token),
                                      json={"display_name": "Owner", "bio": "hi"})
         assert patched.status_code == 200
+        await app.state.profile_views.flush()  # the batch the flush interval would write
         await deliver_events(app)
         mine = await client.get(f"/api/users/{owner['id']}", headers=bearer(owner_token))
         listed = await client.get("/api/users", params={"size": 100},
