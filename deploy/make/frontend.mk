@@ -3,7 +3,7 @@
 #   make frontend                  build frontend/dist (VITE_API_URL=https://api.example.org to bake another gateway URL)
 #   make frontend-dev              Vite's dev server on http://localhost:3000 (the gateway: make run)
 #   make frontend-test             type check + Vitest (no servers)
-#   make frontend-e2e              the browser tests on the local stack (tests/e2e)
+#   make frontend-browser-test              the browser tests on the local stack (tests/e2e)
 #
 # `make test` needs what the browser tests use, so it gets frontend-deps first: Debian's chromium
 # (Playwright drives it; Playwright's own browser download cannot work on these machines) and the
@@ -14,7 +14,7 @@ FRONTEND_DIR := frontend
 FRONTEND_MODULES := $(FRONTEND_DIR)/node_modules/.package-lock.json
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: frontend frontend-deps frontend-dev frontend-test frontend-e2e chromium
+.PHONY: frontend frontend-deps frontend-dev frontend-test frontend-browser-test chromium
 
 # npm writes node_modules/.package-lock.json on every install: newer than the lockfile means
 # node_modules is current, and `npm ci` (which starts from scratch) is skipped.
@@ -41,7 +41,7 @@ frontend-dev: $(FRONTEND_MODULES) ## Vite's dev server on :3000
 frontend-test: install $(FRONTEND_MODULES) ## Type check and Vitest component tests
 	$(VENV)/bin/pytest tests/frontend $(PYTEST_ARGS)
 
-frontend-e2e: install frontend-deps ## The browser tests against the gateway on the local stack
+frontend-browser-test: install frontend-deps ## The browser tests against the gateway on the local stack
 	$(STACK) install
 	$(STACK) up
 	status=0; $(VENV)/bin/pytest tests/e2e $(PYTEST_ARGS) || status=$$?; $(STACK) down; exit $$status
