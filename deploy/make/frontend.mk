@@ -3,7 +3,7 @@
 #   make frontend                  build frontend/dist (VITE_API_URL=https://api.example.org to bake another gateway URL)
 #   make frontend-dev              Vite's dev server on http://localhost:3000 (the gateway: make run)
 #   make frontend-test             type check + Vitest (no servers)
-#   make frontend-browser-test              the browser tests on the local stack (tests/e2e)
+#   make frontend-browser-test     the browser tests on the local stack (tests/e2e)
 #
 # `make test` needs what the browser tests use, so it gets frontend-deps first: Debian's chromium
 # (Playwright drives it; Playwright's own browser download cannot work on these machines) and the

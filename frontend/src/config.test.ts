@@ -1,3 +1,4 @@
+// @vitest-environment node
 import { config, loadRuntimeConfig, setConfig, websocketUrl } from "./config";
 
 describe("configuration", () => {

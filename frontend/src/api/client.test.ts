@@ -1,3 +1,4 @@
+// @vitest-environment node
 import { FakeFetch } from "../test/fakes";
 import { ApiClient, ApiError, describeError, GatewayUnreachable } from "./client";
 

@@ -1,3 +1,4 @@
+// @vitest-environment node
 import type { Message, UserPublic } from "../api/types";
 import { parseRoute } from "../router";
 import { mergeMessages } from "./ChatPage";

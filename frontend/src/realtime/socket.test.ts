@@ -1,3 +1,4 @@
+// @vitest-environment node
 import { FakeSocket } from "../test/fakes";
 import { RealtimeSocket } from "./socket";
 
