@@ -5,6 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STACK := $(PYTHON) deploy/local/stack.py
 PYTEST_ARGS ?=
+WEB_PORT ?= 3000
 
 .DEFAULT_GOAL := help
 .PHONY: help install run serve test test-unit services-up services-down services-status services-env \
@@ -24,6 +25,9 @@ install: $(VENV)/.installed ## Create .venv with the package and test tools
 	@true
 
 run: install ## Run the gateway on embedded defaults (SQLite, in-process cache and bus) on :8000
+	@# With a built web app (make frontend) it is served on :3000 too, and stops with the gateway.
+	@web=; if [ -f frontend/dist/index.html ]; then $(PY) deploy/local/web_app.py --port $(WEB_PORT) & web=$$!; fi; \
+	trap 'if [ -n "$$web" ]; then kill $$web 2>/dev/null; fi' EXIT; \
 	$(VENV)/bin/snaproom-gateway serve
 
 serve: run

@@ -15,7 +15,7 @@ EXPECTED_SERVICES = {
     "postgres", "redis-master", "redis-replica",
     "redis-sentinel-1", "redis-sentinel-2", "redis-sentinel-3",
     "kafka-1", "kafka-2", "kafka-3",
-    "migrate", "topics", "gateway", "kafka-ui", "redis-commander",
+    "migrate", "topics", "gateway", "frontend", "kafka-ui", "redis-commander",
     "prometheus", "grafana",  # profile `monitoring`
 }  # fmt: skip
 

@@ -27,7 +27,8 @@ BROKERS = {"kafka-1": (1, 9092), "kafka-2": (2, 9093), "kafka-3": (3, 9094)}
 INFRASTRUCTURE = {"postgres", "redis-master", "redis-replica", *SENTINELS, *BROKERS}
 ONE_SHOTS = {"migrate", "topics"}
 MONITORING = {"prometheus", "grafana"}  # the `monitoring` profile
-LONG_RUNNING = INFRASTRUCTURE | {"gateway", "kafka-ui", "redis-commander"} | MONITORING
+LONG_RUNNING = (INFRASTRUCTURE | {"gateway", "frontend", "kafka-ui", "redis-commander"}
+                | MONITORING)
 HOST_PORTS = {
     "postgres": {5432: 5432},
     "redis-master": {6379: 6379},
@@ -35,6 +36,7 @@ HOST_PORTS = {
     **{name: {port: port} for name, port in SENTINELS.items()},
     **{name: {host_port: 19092} for name, (_, host_port) in BROKERS.items()},
     "gateway": {8000: 8000},
+    "frontend": {3000: 3000},
     "kafka-ui": {8080: 8080},
     "redis-commander": {8081: 8081},
     "prometheus": {9090: 9090},
