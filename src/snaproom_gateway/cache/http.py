@@ -26,6 +26,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from snaproom_gateway.cache.entry import Entry, strong_etag
 from snaproom_gateway.cache.keys import api_key
+from snaproom_gateway.metrics.http import count_fast_path_answer
 
 # Entries change only when an event invalidates them, at any time: clients and proxies may keep
 # a copy but must revalidate it (cheap: a 304 from the L1) before each use.
@@ -306,8 +307,9 @@ class CacheFastPath:
                 if entry is not None:
                     answer = (entry, where.route._cache_control, PUBLIC_VARY_B)  # type: ignore[attr-defined]
             if answer is not None:
-                await _send_entry(send, *answer, source, if_none_match,
-                                  request_id or next(self.routes.ids))
+                status = await _send_entry(send, *answer, source, if_none_match,
+                                           request_id or next(self.routes.ids))
+                count_fast_path_answer(status)
                 return
         await self.app(scope, receive, send)
 
@@ -331,14 +333,14 @@ def install_fast_path(app: Starlette, routes: tuple[CacheableRoute, ...],
 
 
 async def _send_entry(send: Send, entry: Entry, cache_control: bytes, vary: bytes,
-                      source: bytes, if_none_match: bytes | None, request_id: bytes) -> None:
+                      source: bytes, if_none_match: bytes | None, request_id: bytes) -> int:
     etag = entry.etag
     if if_none_match is not None and if_none_match_hits(if_none_match, etag):
         headers = [(b"etag", etag), (b"cache-control", cache_control), (b"vary", vary),
                    (b"x-cache", source), (b"x-request-id", request_id)]
         await send({"type": "http.response.start", "status": 304, "headers": headers})
         await send({"type": "http.response.body", "body": b""})
-        return
+        return 304
     body = entry.value
     common = entry.http_headers
     if common is None:  # built once per entry, not once per request
@@ -348,3 +350,4 @@ async def _send_entry(send: Send, entry: Entry, cache_control: bytes, vary: byte
     await send({"type": "http.response.start", "status": 200,
                 "headers": [*common, (b"x-cache", source), (b"x-request-id", request_id)]})
     await send({"type": "http.response.body", "body": body})
+    return 200

@@ -27,6 +27,7 @@ from snaproom_gateway.cache.http import (
     if_none_match_hits,
     session_token,
 )
+from snaproom_gateway.metrics.http import count_fast_path_answer
 
 _WATCHED = FULL_STACK_HEADERS | {b"if-none-match", b"x-request-id", b"expect",
                                  b"authorization", b"cookie"}
@@ -153,6 +154,7 @@ class FastPathHttpProtocol(HttpToolsProtocol):
         http_version = parser.get_http_version()
         keep_alive = http_version != "1.0" and parser.should_keep_alive()
         status = self._write(*answer, keep_alive)
+        count_fast_path_answer(status)
         if self.access_log:
             client = f"{self.client[0]}:{self.client[1]}" if self.client else "-"
             self.access_logger.info('%s - "%s %s HTTP/%s" %d', client, "GET",

@@ -177,3 +177,20 @@ async def test_a_browser_apps_cross_origin_read_gets_the_cors_headers_the_app_wo
         other = await client.get("/api/auth/me", headers={**app_origin,
                                                           "Origin": "https://evil.example"})
         assert app.calls == calls + 1 and "access-control-allow-origin" not in other.headers
+
+
+def fast_path_answers(metrics: str) -> float:
+    return sum(float(line.rsplit(" ", 1)[1]) for line in metrics.splitlines()
+               if line.startswith("snaproom_http_fast_path_answers_total{"))
+
+
+async def test_fast_path_answers_are_counted_in_the_metrics(embedded_settings):
+    async with gateway(embedded_settings) as (_app, client):
+        _, token = await signup(client, "counted")
+        before = fast_path_answers((await client.get("/metrics")).text)
+        await client.get("/api/auth/me", headers=bearer(token))
+        for _ in range(3):
+            answer = await client.get("/api/auth/me", headers=bearer(token))
+            assert answer.headers["x-cache"] == "l1"
+        after = fast_path_answers((await client.get("/metrics")).text)
+        assert after - before == 3
