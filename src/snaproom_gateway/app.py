@@ -157,7 +157,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     if settings.cache_http_fast_path:
         # Cached GETs, anonymous or signed in, are answered before the middleware stack.
         install_fast_path(app, users_answers.CACHEABLE_ROUTES + messages_answers.CACHEABLE_ROUTES,
-                          viewer=sessions.cached_viewer,
+                          viewer=sessions.cached_viewer, viewer_key=sessions.cached_viewer_key,
                           cors=CorsHeaders(settings.cors_origins, CORS_EXPOSE_HEADERS))
     # --- routers of the domains ---
     app.include_router(auth_router)

@@ -85,12 +85,12 @@ async def test_views_by_someone_else_are_written_in_one_batch_with_one_analytics
         assert "email" not in response.json() and "profile_views" not in response.json()
         assert response.headers["cache-control"] == "private, no-cache"
         assert response.headers["vary"] == "Cookie, Authorization, Origin"
-    assert not [e for e in await pending_events(app) if e["data"]["event"] == "profile.viewed"]
+    counted = "profile.views_counted"
+    assert not [e for e in await pending_events(app) if e["data"]["event"] == counted]
     assert await app.state.profile_views.flush() == 2
-    views = [e for e in await pending_events(app) if e["data"]["event"] == "profile.viewed"]
+    views = [e for e in await pending_events(app) if e["data"]["event"] == counted]
     assert len(views) == 1 and views[0]["_topic"] == "analytics-events"
-    assert views[0]["data"]["data"] == {"viewer_id": None, "profile_user_id": owner["id"],
-                                        "views": 2}
+    assert views[0]["data"]["data"] == {"views": {str(owner["id"]): 2}}
 
 
 async def test_the_owner_sees_profile_views_once_their_batch_is_written(app_client):

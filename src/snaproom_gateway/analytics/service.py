@@ -48,8 +48,8 @@ async def cached_views(state: Any, user_id: int) -> int:
 
 async def add_views(session: AsyncSession, counts: Mapping[int, int]) -> None:
     """Add a batch of views in the caller's transaction: one upsert for every profile that still
-    exists (views of a deleted one are dropped), and one profile.viewed analytics event per
-    profile with its count. The cached counts go after the commit."""
+    exists (views of a deleted one are dropped), and one profile.views_counted analytics event
+    with the batch's counts. The cached counts go after the commit."""
     if not counts:
         return
     existing = set((await session.scalars(
@@ -66,8 +66,7 @@ async def add_views(session: AsyncSession, counts: Mapping[int, int]) -> None:
         set_={"views": ProfileViewCount.views + statement.excluded.views,
               "last_viewed_at": statement.excluded.last_viewed_at})
     await session.execute(statement)
-    for user_id in sorted(existing):
-        await events.profile_viewed(session, user_id, counts[user_id])
+    await events.profile_views_counted(session, {user_id: counts[user_id] for user_id in existing})
     mark_stale(session, [views_tag(user_id) for user_id in existing])
 
 

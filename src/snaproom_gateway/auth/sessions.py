@@ -141,6 +141,13 @@ async def purge_expired(session: AsyncSession) -> int:
     return result.rowcount or 0
 
 
+def cached_viewer_key(token: str) -> str | None:
+    """The cache key of `token`'s session entry (the fast path loads it from Redis)."""
+    if not token or len(token) > MAX_TOKEN_CHARS:
+        return None
+    return session_key(token_hash(token))
+
+
 def cached_viewer(state: Any, token: str) -> SessionInfo | None:
     """The live session of `token` if its entry is in the L1, else None; no I/O (the HTTP fast
     path asks this; a miss sends the request to the route, which reads Redis or the database)."""

@@ -97,6 +97,9 @@ class CacheableRoute:
     key: KeyFunction | None = None
     cache_control: str = PUBLIC_REVALIDATE
     private: PrivateAnswer | None = None
+    # The cache keys `private` reads for this viewer: the ASGI fast path loads them from Redis
+    # into the L1 on a miss, and asks `private` again.
+    private_keys: Callable[[Mapping[str, Any], Any], list[str]] | None = None
 
     def __post_init__(self) -> None:
         regex, _format, convertors = compile_path(self.path)
@@ -192,9 +195,11 @@ class FastPathRoutes:
     """
 
     def __init__(self, routes: tuple[CacheableRoute, ...],
-                 viewer: ViewerLookup | None = None, cors: CorsHeaders | None = None) -> None:
+                 viewer: ViewerLookup | None = None, cors: CorsHeaders | None = None,
+                 viewer_key: Callable[[str], str | None] | None = None) -> None:
         self.routes = routes
         self.viewer = viewer
+        self.viewer_key = viewer_key  # the cache key of a token's session entry
         self.cors = cors
         self.ids = request_ids()
         self._by_url: dict[bytes, Found | None] = {}
@@ -241,6 +246,31 @@ class FastPathRoutes:
         entry = route.private(state, found.params, viewer)
         return None if entry is None else (entry, PRIVATE_REVALIDATE_B, PRIVATE_VARY_B)
 
+    async def answer_through_redis(self, state: Any, found: Found, token: str | None
+                                   ) -> tuple[Entry, bytes, bytes] | None:
+        """answer() after loading, from Redis into the L1, the entries it needs."""
+        cache = state.cache
+        route = found.route
+        if token is None:
+            if found.key is None:
+                return None
+            entry = await cache.get_entry(found.key, count_miss=False)
+            return None if entry is None else (entry, route._cache_control, PUBLIC_VARY_B)  # type: ignore[attr-defined]
+        if route.private is None or route.private_keys is None or not found.exact \
+                or self.viewer is None:
+            return None
+        viewer = self.viewer(state, token)
+        if viewer is None and self.viewer_key is not None \
+                and (key := self.viewer_key(token)) is not None:
+            await cache.get_entry(key, count_miss=False)
+            viewer = self.viewer(state, token)
+        if viewer is None:
+            return None
+        for key in route.private_keys(found.params, viewer):
+            await cache.get_entry(key, count_miss=False)
+        entry = route.private(state, found.params, viewer)
+        return None if entry is None else (entry, PRIVATE_REVALIDATE_B, PRIVATE_VARY_B)
+
     def lookup(self, path: str, query: str, headers: list[tuple[bytes, bytes]]
                ) -> tuple[Found, str | None, bytes | None, bytes | None] | None:
         """(found, session token, If-None-Match, X-Request-ID) for an answerable GET."""
@@ -273,8 +303,8 @@ PRIVATE_VARY_B = f"{PRIVATE_VARY}, {PUBLIC_VARY}".encode()
 
 
 class CacheFastPath:
-    """Pure ASGI: serve registered GET routes from the cache, pass everything else on.
-    Anonymous answers come from the L1, then Redis; signed-in ones from the L1 only.
+    """Pure ASGI: serve registered GET routes from the cache (the L1, then Redis), pass
+    everything else on.
 
     Installed in front of the whole middleware stack (install_fast_path), it does itself the
     little the skipped middlewares would add to such a response: the X-Request-ID echo (or a
@@ -300,12 +330,9 @@ class CacheFastPath:
             where, token, if_none_match, request_id = found
             answer = self.routes.answer(state, where, token)
             source = b"l1"
-            if answer is None and token is None and where.key is not None \
-                    and cache.redis is not None:
-                entry = await cache.get_entry(where.key, count_miss=False)
+            if answer is None and cache.redis is not None:
+                answer = await self.routes.answer_through_redis(state, where, token)
                 source = b"redis"
-                if entry is not None:
-                    answer = (entry, where.route._cache_control, PUBLIC_VARY_B)  # type: ignore[attr-defined]
             if answer is not None:
                 status = await _send_entry(send, *answer, source, if_none_match,
                                            request_id or next(self.routes.ids))
@@ -323,11 +350,11 @@ def request_ids() -> Iterator[bytes]:
 
 
 def install_fast_path(app: Starlette, routes: tuple[CacheableRoute, ...],
-                      viewer: ViewerLookup | None = None, cors: CorsHeaders | None = None
-                      ) -> None:
+                      viewer: ViewerLookup | None = None, cors: CorsHeaders | None = None,
+                      viewer_key: Callable[[str], str | None] | None = None) -> None:
     """Put the fast path in front of the app's whole middleware stack (built on first request).
     The routes also go on app.state, where the uvicorn protocol (http_protocol.py) finds them."""
-    table = app.state.cache_fast_path = FastPathRoutes(routes, viewer, cors)
+    table = app.state.cache_fast_path = FastPathRoutes(routes, viewer, cors, viewer_key)
     build = app.build_middleware_stack
     app.build_middleware_stack = lambda: CacheFastPath(build(), table)  # type: ignore[method-assign]
 

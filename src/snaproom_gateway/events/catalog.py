@@ -64,7 +64,12 @@ class NotificationCreated(_Data):
 class ProfileViewed(_Data):
     viewer_id: int | None
     profile_user_id: int
-    views: int = 1  # views of the profile in one batch (analytics/views.py)
+
+
+class ProfileViewsCounted(_Data):
+    """One batch of profile views counted in process (analytics/views.py): {user id: views}."""
+
+    views: dict[str, int]
 
 
 class AuditData(_Data):
@@ -136,6 +141,7 @@ EVENTS: dict[str, EventSpec] = {
         EventSpec("connection.rejected", "connection-events", ConnectionChange),
         EventSpec("notification.created", "notification-events", NotificationCreated),
         EventSpec("profile.viewed", "analytics-events", ProfileViewed),
+        EventSpec("profile.views_counted", "analytics-events", ProfileViewsCounted),
         EventSpec("system.breaker.opened", "system-events", BreakerChange),
         EventSpec("system.breaker.closed", "system-events", BreakerChange),
         EventSpec("system.failover.seen", "system-events", FailoverSeen),

@@ -31,5 +31,7 @@ def newest_page_for_viewer(state: Any, params: Mapping[str, Any], viewer: Any) -
 
 
 CACHEABLE_ROUTES = (
-    CacheableRoute("/api/messages/{user_id:int}", private=newest_page_for_viewer),
+    CacheableRoute("/api/messages/{user_id:int}", private=newest_page_for_viewer,
+                   private_keys=lambda params, viewer: [
+                       newest_page_key(viewer.user_id, params["user_id"])]),
 )

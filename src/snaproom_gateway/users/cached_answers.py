@@ -54,8 +54,17 @@ def me_for_viewer(state: Any, _params: Mapping[str, Any], viewer: Any) -> Entry 
         private_profile_body(profile.value, viewer.email, viewer.role, None)))
 
 
+def profile_keys(params: Mapping[str, Any], viewer: Any) -> list[str]:
+    user_id = params["user_id"]
+    if user_id == viewer.user_id:
+        return [user_key(user_id), views_key(user_id)]
+    return [user_key(user_id)]
+
+
 CACHEABLE_ROUTES = (
-    CacheableRoute("/api/users/{user_id:int}", profile_key, private=profile_for_viewer),
+    CacheableRoute("/api/users/{user_id:int}", profile_key, private=profile_for_viewer,
+                   private_keys=profile_keys),
     CacheableRoute("/api/users", api_response_key("/api/users")),
-    CacheableRoute("/api/auth/me", private=me_for_viewer),
+    CacheableRoute("/api/auth/me", private=me_for_viewer,
+                   private_keys=lambda _params, viewer: [user_key(viewer.user_id)]),
 )
