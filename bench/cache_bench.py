@@ -172,17 +172,30 @@ def zipf_paths(ids: list[int], count: int, seed: int = 11) -> list[str]:
 
 
 def wrk_script(paths: list[str]) -> str:
-    # Requests are formatted once, in init: formatting one per request in Lua made wrk, not the
-    # server, the bottleneck once the server answered from its protocol.
-    body = ",".join(f'"{p}"' for p in paths)
+    return wrk_requests_script([(path, {}) for path in paths])
+
+
+def wrk_requests_script(rows: list[tuple[str, dict[str, str]]]) -> str:
+    """A wrk script cycling through GET requests (path, headers), from a random start.
+
+    Requests are formatted once, in init: formatting one per request in Lua made wrk, not the
+    server, the bottleneck once the server answered from its protocol."""
+    def lua(value: str) -> str:
+        return json.dumps(value)  # a JSON string is a Lua string here (ASCII only)
+
+    def row(path: str, headers: dict[str, str]) -> str:
+        fields = ", ".join(f"[{lua(k)}] = {lua(v)}" for k, v in headers.items())
+        return "{" + lua(path) + ", {" + fields + "}}"
+
+    body = ",".join(row(path, headers) for path, headers in rows)
     return f"""
-local paths = {{{body}}}
+local rows = {{{body}}}
 local requests = {{}}
-local n = #paths
+local n = #rows
 local i = 0
 function init(args)
   for k = 1, n do
-    requests[k] = wrk.format("GET", paths[k])
+    requests[k] = wrk.format("GET", rows[k][1], rows[k][2])
   end
   i = math.random(n)
 end

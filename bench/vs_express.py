@@ -149,30 +149,8 @@ def headers_of(bearer: str | None, cookie: str | None) -> dict[str, str]:
 
 
 def wrk_script(requests: list[tuple[str, str | None, str | None]]) -> str:
-    def lua(value: str) -> str:
-        return json.dumps(value)  # a JSON string is a valid Lua string here (ASCII only)
-
-    rows = []
-    for path, bearer, cookie in requests:
-        headers = ", ".join(f"[{lua(k)}] = {lua(v)}" for k, v in headers_of(bearer, cookie).items())
-        rows.append(f"{{{lua(path)}, {{{headers}}}}}")
-    return f"""
-local rows = {{{",".join(rows)}}}
-local requests = {{}}
-local n = #rows
-local i = 0
-function init(args)
-  for k = 1, n do
-    requests[k] = wrk.format("GET", rows[k][1], rows[k][2])
-  end
-  i = math.random(n)
-end
-function request()
-  i = i + 1
-  if i > n then i = 1 end
-  return requests[i]
-end
-"""
+    return cache_bench.wrk_requests_script(
+        [(path, headers_of(bearer, cookie)) for path, bearer, cookie in requests])
 
 
 # --------------------------------------------------------------------------- peer bytes
