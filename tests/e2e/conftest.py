@@ -25,8 +25,10 @@ def app_dist(tmp_path_factory) -> Path:
     return build_app(tmp_path_factory.mktemp("web-app") / "dist")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
+    # Module scope, not session: Playwright's sync API holds an event loop while it is open,
+    # and every asyncio test after the browser tests would fail on it.
     with sync_playwright() as p:
         chromium = p.chromium.launch(executable_path=chromium_path(), args=["--no-sandbox"])
         try:
