@@ -12,6 +12,8 @@ from snaproom_gateway.settings import Settings
 from tests.apps import running_app
 
 CALLER_TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
+# Production refuses to start without a cache encryption key: 32 bytes, base64.
+PRODUCTION_CACHE_KEY = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="
 
 
 class Lines(logging.Handler):
@@ -81,8 +83,8 @@ def test_secrets_never_reach_a_line():
 
 def test_console_lines_outside_production_and_json_in_production():
     assert Settings(_env_file=None).effective_log_format == "console"
-    assert Settings(_env_file=None, app_env="production",
-                    secret_key="x" * 40).effective_log_format == "json"
+    assert Settings(_env_file=None, app_env="production", secret_key="x" * 40,
+                    cache_encryption_key=PRODUCTION_CACHE_KEY).effective_log_format == "json"
     assert Settings(_env_file=None, log_format="json").effective_log_format == "json"
     lines = Lines("console")
     log = logging.getLogger("snaproom_gateway.tests.console")
