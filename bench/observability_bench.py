@@ -34,11 +34,12 @@ import subprocess
 import sys
 import tempfile
 import threading
-import time
 from pathlib import Path
 
 import httpx
 import psutil
+from gateway_process import wait_ready  # bench/ is on sys.path when run as a script
+from observability_cpu import _Sink  # the OTLP collector stand-in both benches send spans to
 
 REPO = Path(__file__).resolve().parents[1]
 # (label, path, signed in): the anonymous profile read is answered by the fast path (in the HTTP
@@ -46,17 +47,6 @@ REPO = Path(__file__).resolve().parents[1]
 # from the cache); the liveness route is the app's smallest (and has no span: excluded).
 ROUTES = [("fast-path", "/api/users/1", False), ("owner-read", "/api/users/1", True),
           ("live", "/api/health/live", False)]
-
-
-class _Sink(http.server.BaseHTTPRequestHandler):
-    def do_POST(self) -> None:  # noqa: N802 - http.server's naming
-        self.rfile.read(int(self.headers.get("content-length") or 0))
-        self.send_response(200)
-        self.send_header("content-length", "0")
-        self.end_headers()
-
-    def log_message(self, *_args) -> None:
-        pass
 
 
 def _free_port() -> int:
@@ -70,18 +60,6 @@ def _serve(python: str, env: dict[str, str], workdir: Path, port: int) -> subpro
     return subprocess.Popen([*taskset, python, "-m", "snaproom_gateway", "serve", "--port",
                              str(port), "--workers", "1"], cwd=workdir, env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-
-
-def _wait_up(base: str) -> None:
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{base}/api/health/live", timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.3)
-    raise SystemExit(f"gateway at {base} did not start")
 
 
 def _seed(base: str) -> str:
@@ -129,7 +107,7 @@ def run_config(name: str, python: str, extra_env: dict[str, str], seconds: int,
         base = f"http://127.0.0.1:{port}"
         server = _serve(python, env, Path(tmp), port)
         try:
-            _wait_up(base)
+            wait_ready(base, timeout=90)
             token = _seed(base)
             process = _server_process(server, port)
             results = {}
