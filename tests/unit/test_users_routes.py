@@ -32,6 +32,22 @@ async def test_users_list_pages_active_users_and_is_cached_under_users_list(app_
     assert [u["username"] for u in second.json()["items"]] == ["member2"]
 
 
+@pytest.mark.parametrize(("query", "same_entry"), [
+    ("size=1", "page=1&size=1"), ("", "page=1&size=20"), ("page=2", "size=20&page=2")])
+async def test_a_list_read_leaving_out_page_or_size_is_answered_by_the_fast_path(
+        app_client, query, same_entry):
+    app, client = app_client
+    for i in range(3):
+        await signup(client, f"lister{i}")
+    await deliver_events(app)  # the signups' events drop the list: let that happen first
+    first = await client.get(f"/api/users?{query}")
+    assert first.status_code == 200 and first.headers["x-cache"] == "MISS"
+    again = await client.get(f"/api/users?{query}")
+    spelled_out = await client.get(f"/api/users?{same_entry}")
+    assert again.headers["x-cache"] == "l1" and again.content == first.content
+    assert spelled_out.headers["x-cache"] == "l1" and spelled_out.content == first.content
+
+
 async def test_a_new_user_event_drops_the_cached_list(app_client):
     app, client = app_client
     _, token = await signup(client, "lister")

@@ -121,10 +121,14 @@ class CacheableRoute:
         return self.key(params, query)
 
 
-def api_response_key(path: str) -> KeyFunction:
-    """The key of a route whose entry is the API response cache's (keys.api_key)."""
+def api_response_key(path: str, defaults: Mapping[str, object] | None = None) -> KeyFunction:
+    """The key of a route whose entry is the API response cache's (keys.api_key). `defaults`
+    are the route's query defaults: the route keys on them when a parameter is left out, so
+    `?size=1` and `?page=1&size=1` are one entry."""
+    base = {name: str(value) for name, value in (defaults or {}).items()}
+
     def key(_params: Mapping[str, Any], query: str) -> str:
-        return api_key(path, dict(parse_qsl(query, keep_blank_values=True)))
+        return api_key(path, base | dict(parse_qsl(query, keep_blank_values=True)))
     return key
 
 

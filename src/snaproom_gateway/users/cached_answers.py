@@ -16,6 +16,7 @@ from snaproom_gateway.analytics.service import views_key
 from snaproom_gateway.cache.entry import Entry
 from snaproom_gateway.cache.http import CacheableRoute, api_response_key
 from snaproom_gateway.cache.keys import user_key
+from snaproom_gateway.users.schemas import DEFAULT_PAGE, DEFAULT_PAGE_SIZE
 
 
 def private_profile_body(public: bytes, email: str, role: str, views: int | None) -> bytes:
@@ -64,7 +65,8 @@ def profile_keys(params: Mapping[str, Any], viewer: Any) -> list[str]:
 CACHEABLE_ROUTES = (
     CacheableRoute("/api/users/{user_id:int}", profile_key, private=profile_for_viewer,
                    private_keys=profile_keys),
-    CacheableRoute("/api/users", api_response_key("/api/users")),
+    CacheableRoute("/api/users", api_response_key(
+        "/api/users", {"page": DEFAULT_PAGE, "size": DEFAULT_PAGE_SIZE})),
     CacheableRoute("/api/auth/me", private=me_for_viewer,
                    private_keys=lambda _params, viewer: [user_key(viewer.user_id)]),
 )

@@ -20,6 +20,8 @@ from snaproom_gateway.users.cached_answers import private_profile_body
 from snaproom_gateway.users.exceptions import DeletionInProgress
 from snaproom_gateway.users.handlers import USERS_LIST_TAG
 from snaproom_gateway.users.schemas import (
+    DEFAULT_PAGE,
+    DEFAULT_PAGE_SIZE,
     DeletionAccepted,
     UserPage,
     UserPrivate,
@@ -38,8 +40,8 @@ writes_limited = Depends(rate_limit("writes", key="user"))
 async def list_users(
     request: Request,
     session: SessionDep,
-    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
-    size: Annotated[int, Query(ge=1, le=100)] = 20,
+    page: Annotated[int, Query(ge=1, le=100_000)] = DEFAULT_PAGE,
+    size: Annotated[int, Query(ge=1, le=100)] = DEFAULT_PAGE_SIZE,
 ) -> Response:
     state, params = request.app.state, {"page": page, "size": size}
     cached = await domain_cache.get_api_response(state, "/api/users", params)

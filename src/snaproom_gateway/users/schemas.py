@@ -51,6 +51,11 @@ class UserPrivate(UserPublic):
     profile_views: int | None = None
 
 
+# GET /api/users without `page` or `size` (the route and its fast-path key share them).
+DEFAULT_PAGE = 1
+DEFAULT_PAGE_SIZE = 20
+
+
 class UserPage(BaseModel):
     items: list[UserPublic]
     page: int
