@@ -10,8 +10,8 @@ from sqlalchemy import delete, select, text
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from snaproom_gateway import domain_cache
 from snaproom_gateway.analytics.models import ProfileViewCount
+from snaproom_gateway.cache import domain_cache
 from snaproom_gateway.cache.stale import mark_stale
 from snaproom_gateway.users import events
 from snaproom_gateway.users.deletion import purge_step

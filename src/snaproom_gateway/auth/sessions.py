@@ -19,9 +19,9 @@ import orjson
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from snaproom_gateway import domain_cache
 from snaproom_gateway.auth.models import UserSession
 from snaproom_gateway.auth.tokens import new_token, token_hash
+from snaproom_gateway.cache import domain_cache
 from snaproom_gateway.users.models import User
 
 ACTIVE = "active"

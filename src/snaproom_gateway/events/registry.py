@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import importlib
 
-from snaproom_gateway.settings import Settings
+from snaproom_gateway.core.settings import Settings
 
 HANDLER_MODULES: list[str] = [
     "snaproom_gateway.users.handlers",

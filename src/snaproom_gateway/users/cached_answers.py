@@ -11,8 +11,8 @@ from typing import Any
 
 import orjson
 
-from snaproom_gateway import domain_cache
 from snaproom_gateway.analytics.service import views_key
+from snaproom_gateway.cache import domain_cache
 from snaproom_gateway.cache.entry import Entry
 from snaproom_gateway.cache.http import CacheableRoute, api_response_key
 from snaproom_gateway.cache.keys import user_key

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from snaproom_gateway import domain_cache
 from snaproom_gateway.auth import sessions
+from snaproom_gateway.cache import domain_cache
 from snaproom_gateway.events.handlers import handles
 from snaproom_gateway.users import deletion
 

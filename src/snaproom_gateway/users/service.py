@@ -10,8 +10,8 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from snaproom_gateway import domain_cache
 from snaproom_gateway.auth.passwords import hash_password
+from snaproom_gateway.cache import domain_cache
 from snaproom_gateway.users import events
 from snaproom_gateway.users.exceptions import UserExists
 from snaproom_gateway.users.models import User
