@@ -374,7 +374,7 @@ def create_admin(
         "--password-stdin", help="Read the password of a new user from standard input.")] = False,
 ) -> None:
     """Give the admin role to the user with EMAIL, creating the user if there is none."""
-    from snaproom_gateway.users.admin_cli import create_admin_command
+    from snaproom_gateway.auth.admin_cli import create_admin_command
 
     settings = settings_or_exit()
     password = sys.stdin.readline().rstrip("\r\n") if password_stdin else None

@@ -17,6 +17,7 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from snaproom_gateway import SERVICE_NAME, __version__
 from snaproom_gateway.analytics.views import ProfileViewCounter
+from snaproom_gateway.api import realtime_lifespan
 from snaproom_gateway.api.admin.cache import router as cache_admin_router
 from snaproom_gateway.api.admin.events import router as events_admin_router
 from snaproom_gateway.api.admin.resilience import router as breakers_admin_router
@@ -44,7 +45,6 @@ from snaproom_gateway.metrics import setup as metrics_setup
 from snaproom_gateway.observability import redaction
 from snaproom_gateway.observability.logging_setup import configure as configure_logging
 from snaproom_gateway.observability.request_context import RequestIdMiddleware
-from snaproom_gateway.realtime import runtime as realtime_runtime
 from snaproom_gateway.resilience import setup as resilience_setup
 from snaproom_gateway.users import cached_answers as users_answers
 
@@ -95,7 +95,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 
         # --- domain: presence, recent messages, realtime fan-out across instances ---
         # Before the consumers, so the notifications they handle first can be pushed.
-        await realtime_runtime.start(state, settings, stack)
+        await realtime_lifespan.start(state, settings, stack)
 
         # --- events: outbox relay, consumers ---
         state.events = await events_runtime.start_events(state, stack)
