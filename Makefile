@@ -46,6 +46,7 @@ services-env: ## Print the environment that points the gateway at the local serv
 	@$(STACK) env
 
 test: install ## Install what is missing, start the services, run the whole suite, stop them
+	$(VENV)/bin/lint-imports  # the layer contracts first: no servers needed to fail on them
 	$(STACK) install
 	$(STACK) up
 	status=0; $(VENV)/bin/pytest $(PYTEST_ARGS) || status=$$?; $(STACK) down; exit $$status
@@ -56,7 +57,8 @@ test-unit: install ## Only the tests that need no servers
 migrate: install ## Apply migrations to DATABASE_URL (default: the SQLite file)
 	$(VENV)/bin/snaproom-gateway migrate
 
-lint: install ## ruff over src and tests
+lint: install ## ruff over src and tests; the layer contracts of pyproject.toml (import-linter)
 	$(VENV)/bin/ruff check src tests migrations bench deploy/health_check.py deploy/local/stack.py
+	$(VENV)/bin/lint-imports
 
 -include deploy/make/*.mk

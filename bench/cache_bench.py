@@ -50,8 +50,8 @@ def build_app():
     from fastapi import Request
     from sqlalchemy import event
 
-    from snaproom_gateway.app import create_app
-    from snaproom_gateway.deps import CacheDep
+    from snaproom_gateway.api.app import create_app
+    from snaproom_gateway.api.deps import CacheDep
 
     app = create_app()
     counters = {"db_queries": 0}
@@ -116,8 +116,8 @@ def serve(port: int, raw: bool = False) -> None:
         uvicorn.run(raw_asgi_app(), host="127.0.0.1", port=port, loop="uvloop",
                     http="httptools", log_level="warning", access_log=False, lifespan="off")
         return
-    from snaproom_gateway import serving
-    from snaproom_gateway.settings import load_settings
+    from snaproom_gateway.api import serving
+    from snaproom_gateway.core.settings import load_settings
 
     serving.run(load_settings(), build_app(), host="127.0.0.1", port=port, workers=1)
 
@@ -128,8 +128,8 @@ def serve(port: int, raw: bool = False) -> None:
 async def seed() -> list[int]:
     from sqlalchemy import func, insert, select
 
+    from snaproom_gateway.core.settings import load_settings
     from snaproom_gateway.infra import database, migrations
-    from snaproom_gateway.settings import load_settings
     from snaproom_gateway.users.models import User
 
     settings = load_settings()
@@ -241,8 +241,8 @@ async def probe_invalidations(count: int, interval: float) -> dict[str, float]:
     """Instance A (this process) invalidates probe tags while the server (instance B) is under
     load; B records when each reached it (same clock: one machine)."""
     from snaproom_gateway.cache.builder import build_cache
+    from snaproom_gateway.core.settings import load_settings
     from snaproom_gateway.infra import redis as redis_infra
-    from snaproom_gateway.settings import load_settings
 
     settings = load_settings()
     clients = redis_infra.create_clients(settings)
@@ -411,8 +411,8 @@ def report(result: dict[str, Any], before: dict[str, Any], after: dict[str, Any]
 
 async def flush_user_entries() -> None:
     from snaproom_gateway.cache.builder import build_cache
+    from snaproom_gateway.core.settings import load_settings
     from snaproom_gateway.infra import redis as redis_infra
-    from snaproom_gateway.settings import load_settings
 
     settings = load_settings()
     clients = redis_infra.create_clients(settings)

@@ -27,7 +27,8 @@ import orjson
 import uvloop
 from sqlalchemy import func, insert, select, text
 
-from snaproom_gateway import gc_tuning
+from snaproom_gateway.core import gc_tuning
+from snaproom_gateway.core.settings import load_settings
 from snaproom_gateway.events import handlers as registry
 from snaproom_gateway.events.consumer import KafkaGroupRunner, kafka_dead_letter
 from snaproom_gateway.events.dispatch import Dispatcher
@@ -38,7 +39,6 @@ from snaproom_gateway.events.publisher import build_envelope
 from snaproom_gateway.events.relay import OutboxRelay
 from snaproom_gateway.infra import database, migrations
 from snaproom_gateway.infra.kafka import KafkaConnection
-from snaproom_gateway.settings import load_settings
 
 
 def _progress(message: str) -> None:

@@ -24,10 +24,10 @@ from pathlib import Path
 import orjson
 import uvloop
 
-from snaproom_gateway import gc_tuning
+from snaproom_gateway.core import gc_tuning
+from snaproom_gateway.core.settings import load_settings
 from snaproom_gateway.events.publisher import publish
 from snaproom_gateway.infra import database
-from snaproom_gateway.settings import load_settings
 
 PER_TX = 10
 

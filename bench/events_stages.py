@@ -37,6 +37,7 @@ from events_bench import (  # the sibling script: bench/ is on sys.path
 )
 from sqlalchemy import text
 
+from snaproom_gateway.core.settings import load_settings
 from snaproom_gateway.events import handlers as registry
 from snaproom_gateway.events import outbox
 from snaproom_gateway.events.consumer import KafkaGroupRunner
@@ -45,7 +46,6 @@ from snaproom_gateway.events.kafka_sink import KafkaSink
 from snaproom_gateway.events.relay import OutboxRelay
 from snaproom_gateway.infra import database, migrations
 from snaproom_gateway.infra.kafka import KafkaConnection
-from snaproom_gateway.settings import load_settings
 
 STAGES = ["build", "commit", "claim", "acked", "marked", "fetched", "handler"]
 stamps: dict[str, dict[str, float]] = defaultdict(dict)

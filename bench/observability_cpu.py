@@ -22,8 +22,8 @@ import time
 
 import httpx
 
-from snaproom_gateway.app import create_app
-from snaproom_gateway.settings import Settings
+from snaproom_gateway.api.app import create_app
+from snaproom_gateway.core.settings import Settings
 
 
 class _Sink(http.server.BaseHTTPRequestHandler):

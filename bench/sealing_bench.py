@@ -73,8 +73,8 @@ def stack_env() -> dict[str, str]:
 
 async def redis_round_trips(rounds: int, values: dict[str, str]) -> None:
     from snaproom_gateway.cache.redis_store import RedisStore
+    from snaproom_gateway.core.settings import Settings
     from snaproom_gateway.infra import redis as redis_infra
-    from snaproom_gateway.settings import Settings
 
     settings = Settings(_env_file=None, app_env="testing", cache_driver="redis",
                         redis_sentinels=values["REDIS_SENTINELS"].strip("'\""),

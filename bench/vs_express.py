@@ -69,9 +69,9 @@ async def seed_signed_in(ids: list[int]) -> tuple[list[tuple[int, str]], list[tu
     from snaproom_gateway.auth.models import UserSession
     from snaproom_gateway.auth.tokens import token_hash
     from snaproom_gateway.connections.models import Connection
+    from snaproom_gateway.core.settings import load_settings
     from snaproom_gateway.infra import database
     from snaproom_gateway.messages.models import Message
-    from snaproom_gateway.settings import load_settings
 
     settings = load_settings()
     engine = database.create_engine(settings)

@@ -10,8 +10,8 @@ import logging.config
 from alembic import context
 from sqlalchemy.engine import Connection
 
-from snaproom_gateway.models_registry import metadata
-from snaproom_gateway.settings import load_settings
+from snaproom_gateway.api.models_registry import metadata
+from snaproom_gateway.core.settings import load_settings
 
 config = context.config
 if config.config_file_name is not None and not config.attributes.get("connection"):

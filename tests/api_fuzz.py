@@ -28,8 +28,8 @@ from schemathesis.checks import (
 )
 from schemathesis.generation import GenerationMode
 
-from snaproom_gateway.app import create_app
-from snaproom_gateway.settings import Settings
+from snaproom_gateway.api.app import create_app
+from snaproom_gateway.core.settings import Settings
 from tests.users_api import PASSWORD
 
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,

@@ -13,9 +13,9 @@ import httpx
 import uvicorn
 from fastapi import FastAPI
 
-from snaproom_gateway import serving
-from snaproom_gateway.app import create_app
-from snaproom_gateway.settings import Settings
+from snaproom_gateway.api import serving
+from snaproom_gateway.api.app import create_app
+from snaproom_gateway.core.settings import Settings
 
 
 @asynccontextmanager

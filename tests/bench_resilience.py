@@ -13,9 +13,9 @@ import time
 
 import httpx
 
-from snaproom_gateway.app import create_app
+from snaproom_gateway.api.app import create_app
+from snaproom_gateway.core.settings import Settings
 from snaproom_gateway.resilience import CircuitBreaker, State
-from snaproom_gateway.settings import Settings
 
 
 async def breaker_overhead(calls: int = 200_000) -> tuple[float, float]:

@@ -1,6 +1,6 @@
 import pytest
 
-from snaproom_gateway.settings import Settings
+from snaproom_gateway.core.settings import Settings
 
 # The real-service plugin: fixtures `stack` and `stack_env` (tests/servers.py). Imported, not listed
 # in `pytest_plugins`, which pytest accepts only in the rootdir's conftest.

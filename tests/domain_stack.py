@@ -11,8 +11,8 @@ from typing import Any
 import httpx
 import pytest
 
+from snaproom_gateway.core.settings import Settings
 from snaproom_gateway.infra import database, migrations
-from snaproom_gateway.settings import Settings
 from tests.apps import running_app
 
 

@@ -16,8 +16,8 @@ import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from sqlalchemy import text
 
+from snaproom_gateway.core.settings import Settings
 from snaproom_gateway.infra import database, migrations
-from snaproom_gateway.settings import Settings
 
 REPO = Path(__file__).resolve().parents[1]
 EFFECTS_DDL = ("CREATE TABLE IF NOT EXISTS it_effects (id BIGSERIAL PRIMARY KEY, "

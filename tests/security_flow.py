@@ -23,9 +23,9 @@ import httpx
 from redis.asyncio import Redis
 from sqlalchemy import func, select
 
-from snaproom_gateway.app import create_app
+from snaproom_gateway.api.app import create_app
+from snaproom_gateway.core.settings import Settings
 from snaproom_gateway.events.models import OutboxEvent
-from snaproom_gateway.settings import Settings
 from snaproom_gateway.users.models import User
 from tests.events_support import wait_for
 

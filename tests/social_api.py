@@ -13,8 +13,8 @@ import orjson
 import uvicorn
 import websockets
 
-from snaproom_gateway.app import create_app
-from snaproom_gateway.settings import Settings
+from snaproom_gateway.api.app import create_app
+from snaproom_gateway.core.settings import Settings
 from tests.users_api import bearer, signup
 
 

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from snaproom_gateway import __version__
-from snaproom_gateway.settings import Settings, SettingsError, load_settings
+from snaproom_gateway.core.settings import Settings, SettingsError, load_settings
 
 cli = typer.Typer(
     name="snaproom-gateway",
@@ -28,7 +28,7 @@ def settings_or_exit() -> Settings:
     except SettingsError as exc:
         typer.echo(f"snaproom-gateway: {exc}", err=True)
         raise typer.Exit(2) from None
-    from snaproom_gateway.logging_setup import configure as configure_logging
+    from snaproom_gateway.observability.logging_setup import configure as configure_logging
 
     # Every command logs as the server does (consume and replay: with each event's context).
     configure_logging(settings.log_level, settings.effective_log_format,
@@ -58,7 +58,7 @@ def serve(
 ) -> None:
     """Serve the API with uvicorn (uvloop + httptools; cached public GETs answered in the
     server's protocol, see serving.py)."""
-    from snaproom_gateway import serving
+    from snaproom_gateway.api import serving
     from snaproom_gateway.metrics import workers_dir
 
     settings = settings_or_exit()
@@ -374,7 +374,7 @@ def create_admin(
         "--password-stdin", help="Read the password of a new user from standard input.")] = False,
 ) -> None:
     """Give the admin role to the user with EMAIL, creating the user if there is none."""
-    from snaproom_gateway.users.admin_cli import create_admin_command
+    from snaproom_gateway.auth.admin_cli import create_admin_command
 
     settings = settings_or_exit()
     password = sys.stdin.readline().rstrip("\r\n") if password_stdin else None

@@ -16,10 +16,10 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, FastAPI, Request
 from sqlalchemy import text
 
-from snaproom_gateway.app import create_app
-from snaproom_gateway.deps import BreakersDep, RedisBreakerDep, SessionDep
+from snaproom_gateway.api.app import create_app
+from snaproom_gateway.api.deps import BreakersDep, RedisBreakerDep, SessionDep
+from snaproom_gateway.core.settings import Settings
 from snaproom_gateway.events.models import OutboxEvent
-from snaproom_gateway.settings import Settings
 
 TOPIC = "resilience-probe"
 router = APIRouter(prefix="/t")

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from snaproom_gateway.settings import Settings
+from snaproom_gateway.core.settings import Settings
 from tests.api_fuzz import CASE_IDS, CASES, run_case, served
 
 pytestmark = pytest.mark.integration

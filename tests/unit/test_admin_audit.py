@@ -7,8 +7,8 @@ import sys
 import pytest
 from sqlalchemy import func, select
 
+from snaproom_gateway.api.auth import AdminUser
 from snaproom_gateway.audit.models import AuditEntry
-from snaproom_gateway.auth.dependencies import AdminUser
 from tests.apps import running_app
 from tests.domain_events import deliver_events
 from tests.users_api import PASSWORD, bearer, make_admin, signup

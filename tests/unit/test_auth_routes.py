@@ -194,7 +194,7 @@ async def test_an_expired_session_is_rejected(app_client):
 
 
 async def test_signup_succeeds_and_keeps_its_events_while_kafka_is_unreachable(tmp_path):
-    from snaproom_gateway.settings import Settings
+    from snaproom_gateway.core.settings import Settings
 
     settings = Settings(_env_file=None, app_env="testing",
                         database_url=f"sqlite+aiosqlite:///{tmp_path}/k.db",

@@ -8,8 +8,8 @@ import pytest
 from fastapi import APIRouter
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
-from snaproom_gateway.app import create_app
-from snaproom_gateway.deps import SessionDep
+from snaproom_gateway.api.app import create_app
+from snaproom_gateway.api.deps import SessionDep
 from snaproom_gateway.resilience.admission import AdmissionGate
 from snaproom_gateway.resilience.breaker import CircuitBreaker
 from snaproom_gateway.resilience.classify import PoolBusy

@@ -14,7 +14,7 @@ from snaproom_gateway.cache.sealing import (
     derive_key,
     parse_key,
 )
-from snaproom_gateway.settings import Settings, SettingsError, load_settings
+from snaproom_gateway.core.settings import Settings, SettingsError, load_settings
 
 KEY = os.urandom(32)
 OTHER = os.urandom(32)

@@ -12,7 +12,7 @@ from snaproom_gateway.events.catalog import (
     validate_data,
 )
 from snaproom_gateway.events.publisher import build_envelope
-from snaproom_gateway.request_context import request_id
+from snaproom_gateway.observability.request_context import request_id
 
 
 @pytest.mark.parametrize(("name", "topic"), [

@@ -2,7 +2,7 @@
 
 import time
 
-from snaproom_gateway.settings import Settings
+from snaproom_gateway.core.settings import Settings
 from tests.apps import running_app
 
 ENDPOINTS = ["", "/live", "/ready", "/detailed", "/full", "/database", "/redis", "/kafka"]

@@ -8,8 +8,8 @@ import ssl
 import pytest
 from aiokafka.errors import SaslAuthenticationFailed
 
+from snaproom_gateway.core.settings import Settings
 from snaproom_gateway.infra.kafka import describe_failure
-from snaproom_gateway.settings import Settings
 
 SETTINGS = Settings(_env_file=None, app_env="testing", kafka_brokers="b1:9095,b2:9095",
                     kafka_security_protocol="SASL_SSL", kafka_sasl_mechanism="SCRAM-SHA-512",

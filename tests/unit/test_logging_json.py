@@ -7,8 +7,8 @@ import logging
 
 import orjson
 
-from snaproom_gateway.logging_setup import build_formatter
-from snaproom_gateway.settings import Settings
+from snaproom_gateway.core.settings import Settings
+from snaproom_gateway.observability.logging_setup import build_formatter
 from tests.apps import running_app
 
 CALLER_TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from snaproom_gateway.core.settings import Settings
 from snaproom_gateway.metrics import live
-from snaproom_gateway.settings import Settings
 from tests.apps import running_app
 
 ROOT = Path(__file__).resolve().parents[2]

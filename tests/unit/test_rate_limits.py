@@ -1,6 +1,6 @@
 """Rate limits per IP (signup, login) and per user (writes), and failing open without Redis."""
 
-from snaproom_gateway.settings import Settings
+from snaproom_gateway.core.settings import Settings
 from tests.apps import running_app
 from tests.users_api import PASSWORD, bearer, signup
 
@@ -92,7 +92,7 @@ async def test_the_in_memory_limiter_reports_healthy(domain_settings):
 def test_a_bad_rate_limit_setting_names_the_variable(monkeypatch, tmp_path):
     import pytest
 
-    from snaproom_gateway.settings import SettingsError, load_settings
+    from snaproom_gateway.core.settings import SettingsError, load_settings
 
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("RATE_LIMIT_LOGIN", "ten per fortnight")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from snaproom_gateway.redaction import MASK, redacted_errors
+from snaproom_gateway.observability.redaction import MASK, redacted_errors
 from tests.apps import running_app
 
 LONG = "my very long passphrase that nobody else knows " * 3

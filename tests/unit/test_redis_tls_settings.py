@@ -6,8 +6,8 @@ from redis.asyncio.connection import SSLConnection
 from redis.asyncio.sentinel import SentinelManagedSSLConnection
 
 from snaproom_gateway.cache.redis_store import subscriber_client
+from snaproom_gateway.core.settings import Settings
 from snaproom_gateway.infra import redis as redis_infra
-from snaproom_gateway.settings import Settings
 
 
 def settings(**values) -> Settings:

@@ -9,8 +9,8 @@ from fastapi import APIRouter, Depends, HTTPException
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from snaproom_gateway.app import create_app
-from snaproom_gateway.deps import RedisBreakerDep, SessionDep
+from snaproom_gateway.api.app import create_app
+from snaproom_gateway.api.deps import RedisBreakerDep, SessionDep
 from snaproom_gateway.resilience import State, require
 from snaproom_gateway.resilience.events import PUBLISHER_MODULE
 from tests.apps import running_app

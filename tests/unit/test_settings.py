@@ -3,7 +3,7 @@ import sys
 
 import pytest
 
-from snaproom_gateway.settings import SettingsError, load_settings
+from snaproom_gateway.core.settings import SettingsError, load_settings
 
 
 @pytest.fixture(autouse=True)
@@ -88,7 +88,7 @@ def test_cli_prints_one_line_and_exits_2_on_bad_setting(tmp_path, command):
 
 def test_uvicorn_import_path_prints_one_line_on_bad_setting(tmp_path):
     env = {"PATH": "/usr/bin:/bin", "CACHE_DRIVER": "nope", "HOME": str(tmp_path)}
-    result = subprocess.run([sys.executable, "-c", "import snaproom_gateway.app as m; m.app"],
+    result = subprocess.run([sys.executable, "-c", "import snaproom_gateway.api.app as m; m.app"],
                             env=env, cwd=tmp_path, capture_output=True, text=True, timeout=60)
     assert result.returncode == 2
     assert result.stderr.strip().startswith("snaproom-gateway: invalid setting CACHE_DRIVER")

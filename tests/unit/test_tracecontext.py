@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from snaproom_gateway import tracecontext
+from snaproom_gateway.core.settings import Settings
 from snaproom_gateway.events.models import OutboxEvent
-from snaproom_gateway.settings import Settings
+from snaproom_gateway.observability import tracecontext
 from tests.apps import running_app
 
 TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"

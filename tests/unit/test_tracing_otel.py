@@ -13,8 +13,8 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from snaproom_gateway import tracing
-from snaproom_gateway.settings import Settings
+from snaproom_gateway.core.settings import Settings
+from snaproom_gateway.observability import tracing
 from tests.apps import running_app
 from tests.events_support import wait_for
 
@@ -89,13 +89,13 @@ def test_with_tracing_off_no_sdk_nor_instrumentation_is_loaded(tmp_path):
     redis-py the SDK's metrics when installed; the tracing SDK, the instrumentations, the
     exporter and our hooks stay out."""
     code = ("import sys\n"
-            "from snaproom_gateway.app import create_app\n"
-            "from snaproom_gateway.settings import Settings\n"
+            "from snaproom_gateway.api.app import create_app\n"
+            "from snaproom_gateway.core.settings import Settings\n"
             f"create_app(Settings(_env_file=None, database_url='sqlite+aiosqlite:///{tmp_path}/x.db'))\n"
             "from snaproom_gateway import tracecontext\n"
             "print(tracecontext.otel, sorted(m for m in sys.modules if m.startswith(\n"
             "    ('opentelemetry.sdk.trace', 'opentelemetry.instrumentation', 'opentelemetry.exporter',\n"
-            "     'snaproom_gateway.tracing'))))\n")
+            "     'snaproom_gateway.observability.tracing'))))\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True, timeout=120, env={"PATH": "/usr/bin:/bin"})
     assert out.stdout.strip() == "None []"

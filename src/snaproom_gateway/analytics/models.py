@@ -7,8 +7,8 @@ from datetime import datetime
 from sqlalchemy import BigInteger, ForeignKey, Integer
 from sqlalchemy.orm import Mapped, mapped_column
 
-from snaproom_gateway.orm import Base
-from snaproom_gateway.types import UTCDateTime
+from snaproom_gateway.core.types import UTCDateTime
+from snaproom_gateway.infra.orm import Base
 
 
 class ProfileViewCount(Base):

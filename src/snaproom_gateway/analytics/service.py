@@ -10,10 +10,11 @@ from sqlalchemy import delete, select, text
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from snaproom_gateway import domain_cache
 from snaproom_gateway.analytics.models import ProfileViewCount
+from snaproom_gateway.cache import domain_cache
 from snaproom_gateway.cache.stale import mark_stale
 from snaproom_gateway.users import events
+from snaproom_gateway.users.cached_answers import views_key
 from snaproom_gateway.users.deletion import purge_step
 from snaproom_gateway.users.models import User
 
@@ -21,10 +22,6 @@ from snaproom_gateway.users.models import User
 async def views_of(session: AsyncSession, user_id: int) -> int:
     return int(await session.scalar(
         select(ProfileViewCount.views).where(ProfileViewCount.user_id == user_id)) or 0)
-
-
-def views_key(user_id: int) -> str:
-    return f"profile_views:{user_id}"
 
 
 def views_tag(user_id: int) -> str:

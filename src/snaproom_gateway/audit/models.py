@@ -9,8 +9,8 @@ from sqlalchemy import JSON, BigInteger, Index, Integer, String
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from snaproom_gateway.orm import Base, utcnow
-from snaproom_gateway.types import BigIntPK, UTCDateTime
+from snaproom_gateway.core.types import BigIntPK, UTCDateTime
+from snaproom_gateway.infra.orm import Base, utcnow
 
 JSONDocument = JSON().with_variant(JSONB(), "postgresql")
 

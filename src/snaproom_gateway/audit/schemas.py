@@ -4,7 +4,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from snaproom_gateway.types import UTCTime
+from snaproom_gateway.core.types import UTCTime
 
 
 class AuditEntryOut(BaseModel):

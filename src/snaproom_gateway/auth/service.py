@@ -9,12 +9,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from snaproom_gateway.auth import sessions
 from snaproom_gateway.auth.exceptions import InvalidCredentials
-from snaproom_gateway.auth.passwords import verify_password
 from snaproom_gateway.auth.schemas import AuthUser, SignupIn
 from snaproom_gateway.auth.sessions import SessionInfo
 from snaproom_gateway.users import events
 from snaproom_gateway.users import service as users_service
 from snaproom_gateway.users.models import User
+from snaproom_gateway.users.passwords import verify_password
 
 
 @dataclass(frozen=True)

@@ -19,9 +19,10 @@ import orjson
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from snaproom_gateway import domain_cache
 from snaproom_gateway.auth.models import UserSession
 from snaproom_gateway.auth.tokens import new_token, token_hash
+from snaproom_gateway.cache import domain_cache
+from snaproom_gateway.users import deletion
 from snaproom_gateway.users.models import User
 
 ACTIVE = "active"
@@ -161,3 +162,13 @@ def cached_viewer(state: Any, token: str) -> SessionInfo | None:
     if info is None or info.expires_at <= time.time():
         return None
     return info
+
+
+# The deletion saga (users) ends sessions through these; the purge step revokes any session
+# made while the deletion was under way.
+deletion.revoke_sessions_with(deletion.SessionRevocation(revoke_all, forget_all, user_sessions_tag))
+
+
+@deletion.purge_step("sessions")
+async def _purge_sessions(session: AsyncSession, user_id: int) -> None:
+    await revoke_all(session, user_id)

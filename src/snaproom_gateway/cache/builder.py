@@ -8,8 +8,8 @@ from snaproom_gateway.cache.memory import MemoryStore
 from snaproom_gateway.cache.redis_store import Breaker, RedisStore
 from snaproom_gateway.cache.sealing import build_sealer
 from snaproom_gateway.cache.tagged import TaggedCache
+from snaproom_gateway.core.settings import Settings
 from snaproom_gateway.infra.redis import RedisClients
-from snaproom_gateway.settings import Settings
 
 log = logging.getLogger(__name__)
 

@@ -35,7 +35,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 if TYPE_CHECKING:
-    from snaproom_gateway.settings import Settings
+    from snaproom_gateway.core.settings import Settings
 
 MAGIC = b"\x00sr1"
 KEY_ID_BYTES = 4

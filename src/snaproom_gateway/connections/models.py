@@ -5,8 +5,8 @@ from datetime import datetime
 from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from snaproom_gateway.orm import Base, utcnow
-from snaproom_gateway.types import BigIntPK, UTCDateTime
+from snaproom_gateway.core.types import BigIntPK, UTCDateTime
+from snaproom_gateway.infra.orm import Base, utcnow
 
 UserId = BigInteger().with_variant(Integer(), "sqlite")
 

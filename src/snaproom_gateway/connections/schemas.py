@@ -4,7 +4,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from snaproom_gateway.types import UTCTime
+from snaproom_gateway.core.types import UTCTime
 
 MAX_ID = 2**63 - 1
 

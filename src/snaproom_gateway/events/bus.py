@@ -14,12 +14,12 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from snaproom_gateway.core.settings import Settings
 from snaproom_gateway.events import dead_rows
 from snaproom_gateway.events import handlers as registry
 from snaproom_gateway.events.catalog import dlq_topic
 from snaproom_gateway.events.dispatch import Delivery, Dispatcher
 from snaproom_gateway.events.outbox import OutboxRow
-from snaproom_gateway.settings import Settings
 
 
 class InProcessBus:

@@ -21,7 +21,8 @@ from aiokafka.errors import KafkaError
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from snaproom_gateway import gc_tuning
+from snaproom_gateway.core import gc_tuning
+from snaproom_gateway.core.settings import Settings
 from snaproom_gateway.events import handlers as registry
 from snaproom_gateway.events import offsets as group_offsets
 from snaproom_gateway.events import outbox
@@ -33,7 +34,6 @@ from snaproom_gateway.events.registry import import_handler_modules
 from snaproom_gateway.events.topics import describe_topics, ensure_topics
 from snaproom_gateway.infra import database, migrations
 from snaproom_gateway.infra.kafka import KafkaConnection
-from snaproom_gateway.settings import Settings
 
 
 class CommandError(Exception):

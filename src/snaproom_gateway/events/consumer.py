@@ -19,10 +19,10 @@ import orjson
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.structs import OffsetAndMetadata
 
+from snaproom_gateway.core.settings import Settings
 from snaproom_gateway.events.catalog import dlq_topic
 from snaproom_gateway.events.dispatch import Delivery, Dispatcher, DispatchUnavailable
 from snaproom_gateway.infra.kafka import KafkaConnection, client_options, send_dead_letter
-from snaproom_gateway.settings import Settings
 
 log = logging.getLogger(__name__)
 

@@ -25,16 +25,16 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, Operation
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from snaproom_gateway.core.settings import Settings
 from snaproom_gateway.events import handlers as registry
 from snaproom_gateway.events import processed
 from snaproom_gateway.events.catalog import validate_data
 from snaproom_gateway.events.envelope import Envelope
 from snaproom_gateway.events.handlers import Handler, HandlerContext
 from snaproom_gateway.metrics import events as event_metrics
-from snaproom_gateway.request_context import event_context, request_id
+from snaproom_gateway.observability.request_context import event_context, request_id
+from snaproom_gateway.observability.tracecontext import consumer_scope
 from snaproom_gateway.resilience.classify import is_pool_exhausted
-from snaproom_gateway.settings import Settings
-from snaproom_gateway.tracecontext import consumer_scope
 
 log = logging.getLogger(__name__)
 

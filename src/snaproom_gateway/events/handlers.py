@@ -19,9 +19,9 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from snaproom_gateway.core.settings import Settings
 from snaproom_gateway.events.catalog import matches, topics_for_pattern
 from snaproom_gateway.events.envelope import Envelope
-from snaproom_gateway.settings import Settings
 
 
 @dataclass

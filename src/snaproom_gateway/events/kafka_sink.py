@@ -20,12 +20,12 @@ import orjson
 from aiokafka import errors as kafka_errors
 from aiokafka.partitioner import DefaultPartitioner
 
+from snaproom_gateway.core.settings import Settings
 from snaproom_gateway.events import dead_rows
 from snaproom_gateway.events.catalog import dlq_topic
 from snaproom_gateway.events.outbox import OutboxRow
 from snaproom_gateway.events.topics import TopicsNotAuthorized, ensure_topics
 from snaproom_gateway.infra.kafka import KafkaConnection, send_dead_letter
-from snaproom_gateway.settings import Settings
 
 log = logging.getLogger(__name__)
 

@@ -7,8 +7,8 @@ from datetime import datetime
 from sqlalchemy import Index, Integer, LargeBinary, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from snaproom_gateway.orm import Base, utcnow
-from snaproom_gateway.types import BigIntPK, UTCDateTime
+from snaproom_gateway.core.types import BigIntPK, UTCDateTime
+from snaproom_gateway.infra.orm import Base, utcnow
 
 
 class OutboxEvent(Base):

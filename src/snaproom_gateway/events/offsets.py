@@ -16,9 +16,9 @@ from aiokafka.errors import (
 )
 from aiokafka.structs import OffsetAndMetadata
 
+from snaproom_gateway.core.settings import Settings
 from snaproom_gateway.events.topics import describe_topics
 from snaproom_gateway.infra.kafka import client_options
-from snaproom_gateway.settings import Settings
 
 ResetTarget = Literal["earliest", "latest", "timestamp"]
 # Consumer groups whose committed offsets are asked for at once (one admin request each).

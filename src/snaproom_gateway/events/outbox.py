@@ -16,9 +16,9 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from snaproom_gateway.core.types import as_utc
 from snaproom_gateway.events.catalog import MAX_EVENT_BYTES
 from snaproom_gateway.events.models import OutboxEvent
-from snaproom_gateway.types import as_utc
 
 
 @dataclass(frozen=True)

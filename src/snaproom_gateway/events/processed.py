@@ -15,7 +15,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from snaproom_gateway.events.models import ProcessedEvent
-from snaproom_gateway.orm import utcnow
+from snaproom_gateway.infra.orm import utcnow
 
 # SQLite rows per statement: well under its bound-parameter limit (3 per row).
 CHUNK = 1000

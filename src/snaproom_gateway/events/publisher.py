@@ -23,8 +23,8 @@ from snaproom_gateway.events.catalog import (
 from snaproom_gateway.events.envelope import Envelope, EventBody
 from snaproom_gateway.events.models import OutboxEvent
 from snaproom_gateway.events.wakeup import PENDING_KEY
-from snaproom_gateway.request_context import request_id
-from snaproom_gateway.tracecontext import publish_header
+from snaproom_gateway.observability.request_context import request_id
+from snaproom_gateway.observability.tracecontext import publish_header
 
 __all__ = [
     "EventSchemaError",

@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import importlib
 
-from snaproom_gateway.settings import Settings
+from snaproom_gateway.core.settings import Settings
 
 HANDLER_MODULES: list[str] = [
     "snaproom_gateway.users.handlers",
+    "snaproom_gateway.auth.sessions",  # the saga's session revocation and purge step
     "snaproom_gateway.audit.handlers",
     "snaproom_gateway.analytics.service",  # deletion purge step (views are counted in process)
     "snaproom_gateway.cache.invalidation",

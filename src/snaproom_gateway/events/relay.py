@@ -20,14 +20,14 @@ from typing import Any, Protocol
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from snaproom_gateway import tracecontext
+from snaproom_gateway.core.settings import Settings
 from snaproom_gateway.events import dead_rows, outbox
 from snaproom_gateway.events.dead_rows import DeadRow
 from snaproom_gateway.events.kafka_sink import PendingDelivery
 from snaproom_gateway.events.outbox import OutboxRow
 from snaproom_gateway.events.wakeup import OUTBOX_CHANNEL, add_waker, remove_waker
 from snaproom_gateway.metrics import events as event_metrics
-from snaproom_gateway.settings import Settings
+from snaproom_gateway.observability import tracecontext
 
 log = logging.getLogger(__name__)
 PRUNE_EVERY = 60.0

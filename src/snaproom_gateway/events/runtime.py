@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack
 from typing import Any
 
+from snaproom_gateway.core.settings import Settings
 from snaproom_gateway.events import handlers as registry
 from snaproom_gateway.events.bus import InProcessBus
 from snaproom_gateway.events.consumer import KafkaGroupRunner, kafka_dead_letter, runner_health
@@ -20,7 +21,6 @@ from snaproom_gateway.events.kafka_sink import KafkaSink
 from snaproom_gateway.events.offsets import OffsetReader, kafka_group_id
 from snaproom_gateway.events.registry import import_handler_modules
 from snaproom_gateway.events.relay import OutboxRelay
-from snaproom_gateway.settings import Settings
 
 log = logging.getLogger(__name__)
 

@@ -9,8 +9,8 @@ from typing import Any
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
+from snaproom_gateway.core.settings import Settings
 from snaproom_gateway.events.catalog import TOPICS, dlq_topic
-from snaproom_gateway.settings import Settings
 
 log = logging.getLogger(__name__)
 _TOPIC_EXISTS = 36

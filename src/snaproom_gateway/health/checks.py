@@ -12,10 +12,10 @@ import psutil
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from snaproom_gateway import SERVICE_NAME, __version__
+from snaproom_gateway.core.settings import Settings
 from snaproom_gateway.infra import database, kafka, redis
 from snaproom_gateway.infra.kafka import KafkaConnection
 from snaproom_gateway.infra.redis import RedisClients
-from snaproom_gateway.settings import Settings
 
 HEALTHY, DEGRADED, UNHEALTHY = "healthy", "degraded", "unhealthy"
 _process = psutil.Process(os.getpid())

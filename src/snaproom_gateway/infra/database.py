@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
-from snaproom_gateway.settings import Settings
+from snaproom_gateway.core.settings import Settings
 
 
 def create_engine(settings: Settings) -> AsyncEngine:

@@ -20,8 +20,8 @@ from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.conn import create_conn
 from aiokafka.errors import SaslAuthenticationFailed
 
+from snaproom_gateway.core.settings import Settings
 from snaproom_gateway.infra.waiting import wait_set
-from snaproom_gateway.settings import Settings
 
 log = logging.getLogger(__name__)
 

@@ -29,8 +29,8 @@ from limits.aio.strategies import (
     SlidingWindowCounterRateLimiter,
 )
 
+from snaproom_gateway.core.settings import Settings
 from snaproom_gateway.infra.redis import RedisClients
-from snaproom_gateway.settings import Settings
 
 log = logging.getLogger(__name__)
 

@@ -20,8 +20,8 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ReadOnlyError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from snaproom_gateway.core.settings import Settings
 from snaproom_gateway.infra.redis_pool import BlockingSentinelConnectionPool
-from snaproom_gateway.settings import Settings
 
 # Measured on loopback (DESIGN.md): with this retry policy a master_for client follows a Sentinel
 # failover on its own, writes stall ~9 s after the kill and at most one call surfaces an error.

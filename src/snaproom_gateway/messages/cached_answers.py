@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from snaproom_gateway import domain_cache
+from snaproom_gateway.cache import domain_cache
 from snaproom_gateway.cache.entry import Entry
 from snaproom_gateway.cache.http import CacheableRoute
 from snaproom_gateway.cache.keys import conversation_id, conversation_tag

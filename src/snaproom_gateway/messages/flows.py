@@ -15,7 +15,7 @@ from typing import Any
 import orjson
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from snaproom_gateway import domain_cache
+from snaproom_gateway.cache import domain_cache
 from snaproom_gateway.cache.keys import conversation_tag
 from snaproom_gateway.events import publisher
 from snaproom_gateway.messages import service

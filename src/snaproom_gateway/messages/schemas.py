@@ -4,7 +4,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
-from snaproom_gateway.types import UTCTime
+from snaproom_gateway.core.types import UTCTime
 
 MAX_ID = 2**63 - 1
 MAX_TEXT = 4000

@@ -8,8 +8,8 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from snaproom_gateway.connections.models import UserId
-from snaproom_gateway.orm import Base, utcnow
-from snaproom_gateway.types import BigIntPK, UTCDateTime
+from snaproom_gateway.core.types import BigIntPK, UTCDateTime
+from snaproom_gateway.infra.orm import Base, utcnow
 
 
 class Notification(Base):

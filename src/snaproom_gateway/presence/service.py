@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from snaproom_gateway.connections import service as connections_service
-from snaproom_gateway.infra.presence import PresenceState, PresenceUnavailable
+from snaproom_gateway.presence.store import PresenceState, PresenceUnavailable
 from snaproom_gateway.realtime import service as realtime
 
 log = logging.getLogger(__name__)

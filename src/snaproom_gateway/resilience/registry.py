@@ -8,13 +8,13 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from snaproom_gateway.core.settings import Settings
 from snaproom_gateway.resilience.breaker import (
     BreakerConfig,
     CircuitBreaker,
     Listener,
     StateChange,
 )
-from snaproom_gateway.settings import Settings
 
 log = logging.getLogger(__name__)
 

@@ -9,18 +9,17 @@ from fastapi import FastAPI
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from snaproom_gateway.resilience import dependency, events, metrics, router
+from snaproom_gateway.core.settings import Settings
+from snaproom_gateway.resilience import dependency, events, metrics
 from snaproom_gateway.resilience.admission import AdmissionGate
 from snaproom_gateway.resilience.registry import BreakerRegistry, build_registry
-from snaproom_gateway.settings import Settings
 
 log = logging.getLogger(__name__)
 
 
 def install(app: FastAPI) -> None:
-    """The 503 handler, the admin breakers route and /metrics."""
+    """The 503 handler and /metrics (the admin breakers route is the API layer's)."""
     dependency.install(app)
-    app.include_router(router.router)
     app.include_router(metrics.router)
 
 

@@ -11,12 +11,17 @@ from typing import Any
 
 import orjson
 
-from snaproom_gateway import domain_cache
-from snaproom_gateway.analytics.service import views_key
+from snaproom_gateway.cache import domain_cache
 from snaproom_gateway.cache.entry import Entry
 from snaproom_gateway.cache.http import CacheableRoute, api_response_key
 from snaproom_gateway.cache.keys import user_key
 from snaproom_gateway.users.schemas import DEFAULT_PAGE, DEFAULT_PAGE_SIZE
+
+
+def views_key(user_id: int) -> str:
+    """A profile's cached view count: analytics fills it, the owner's profile answer reads it
+    (defined here because analytics depends on users, never the reverse)."""
+    return f"profile_views:{user_id}"
 
 
 def private_profile_body(public: bytes, email: str, role: str, views: int | None) -> bytes:

@@ -17,13 +17,13 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from snaproom_gateway.auth import sessions
 from snaproom_gateway.users import events
 from snaproom_gateway.users.exceptions import DeletionInProgress
 from snaproom_gateway.users.models import User, UserDeletion
@@ -48,9 +48,32 @@ def purge_step(name: str) -> Callable[[PurgeStep], PurgeStep]:
     return register
 
 
-@purge_step("sessions")
-async def _purge_sessions(session: AsyncSession, user_id: int) -> None:
-    await sessions.revoke_all(session, user_id)
+@dataclass(frozen=True)
+class SessionRevocation:
+    """How a user's sessions end, given by the auth domain: auth depends on users, never the
+    reverse, so the saga reaches it through this hook (as it reaches other domains' data
+    through purge steps)."""
+
+    # Deletes every session row in the caller's transaction; returns their hashes.
+    revoke_all: Callable[[AsyncSession, int], Awaitable[list[str]]]
+    # After the commit: drops those sessions' cache entries (state, user id, hashes).
+    forget_all: Callable[[Any, int, list[str]], Awaitable[None]]
+    user_tag: Callable[[int], str]  # the cache tag of a user's session entries
+
+
+_revocation: SessionRevocation | None = None
+
+
+def revoke_sessions_with(revocation: SessionRevocation) -> None:
+    global _revocation
+    _revocation = revocation
+
+
+def session_revocation() -> SessionRevocation:
+    if _revocation is None:
+        raise RuntimeError("no session revocation registered: "
+                           "import snaproom_gateway.auth.sessions")
+    return _revocation
 
 
 async def start(state: Any, session: AsyncSession, user: User) -> None:
@@ -60,11 +83,12 @@ async def start(state: Any, session: AsyncSession, user: User) -> None:
     user.status = DELETING
     user.deleted_at = datetime.now(UTC)
     session.add(UserDeletion(user_id=user.id, status="running", attempts=0))
-    hashes = await sessions.revoke_all(session, user.id)
+    revocation = session_revocation()
+    hashes = await revocation.revoke_all(session, user.id)
     await events.user_deleted(session, user.id)
     await events.audit(session, "user_deletion_requested", user.id)
     await session.commit()
-    await sessions.forget_all(state, user.id, hashes)
+    await revocation.forget_all(state, user.id, hashes)
 
 
 async def _running_saga(session: AsyncSession, user_id: int) -> UserDeletion | None:

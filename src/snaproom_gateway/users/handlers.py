@@ -7,8 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from snaproom_gateway import domain_cache
-from snaproom_gateway.auth import sessions
+from snaproom_gateway.cache import domain_cache
 from snaproom_gateway.events.handlers import handles
 from snaproom_gateway.users import deletion
 
@@ -22,5 +21,5 @@ async def complete_user_deletion(envelope: Any, ctx: Any) -> None:
         return
     await deletion.finish(ctx.session(), ctx.settings, int(user_id))
     await domain_cache.invalidate_tags(ctx.state, [*domain_cache.user_tags(ctx.state, user_id),
-                                                   sessions.user_sessions_tag(user_id),
+                                                   deletion.session_revocation().user_tag(user_id),
                                                    USERS_LIST_TAG])

@@ -13,7 +13,7 @@ from pydantic import (
     model_validator,
 )
 
-from snaproom_gateway.types import UTCTime
+from snaproom_gateway.core.types import UTCTime
 
 USERNAME_PATTERN = r"^[A-Za-z0-9_]{3,32}$"
 

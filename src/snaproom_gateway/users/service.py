@@ -10,11 +10,11 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from snaproom_gateway import domain_cache
-from snaproom_gateway.auth.passwords import hash_password
+from snaproom_gateway.cache import domain_cache
 from snaproom_gateway.users import events
 from snaproom_gateway.users.exceptions import UserExists
 from snaproom_gateway.users.models import User
+from snaproom_gateway.users.passwords import hash_password
 
 ACTIVE = "active"
 PUBLIC_FIELDS = ("id", "username", "display_name", "first_name", "last_name", "bio",

@@ -8,8 +8,8 @@ import pytest
 
 from snaproom_gateway.cache import CacheUnavailable
 from snaproom_gateway.cache.builder import build_cache
+from snaproom_gateway.core.settings import Settings
 from snaproom_gateway.infra import redis as redis_infra
-from snaproom_gateway.settings import Settings
 
 pytestmark = pytest.mark.integration
 

@@ -8,8 +8,8 @@ import orjson
 import pytest
 
 from snaproom_gateway.infra import redis as redis_infra
-from snaproom_gateway.infra.presence import RedisPresence
-from snaproom_gateway.infra.recent_messages import RedisRecentMessages, recent_key
+from snaproom_gateway.messages.recent_store import RedisRecentMessages, recent_key
+from snaproom_gateway.presence.store import RedisPresence
 
 pytestmark = pytest.mark.integration
 

@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from snaproom_gateway.infra.recent_messages import recent_key
+from snaproom_gateway.messages.recent_store import recent_key
 from tests.domain_events import deliver_events
 from tests.domain_stack import app_on_stack, unique, unique_ip
 from tests.social_api import connected_pair

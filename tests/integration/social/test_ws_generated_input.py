@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
 
-from snaproom_gateway.app import create_app
+from snaproom_gateway.api.app import create_app
 from tests.domain_stack import unique
 from tests.social_api import free_port
 from tests.users_api import PASSWORD

@@ -11,10 +11,10 @@ import pytest
 from fastapi import FastAPI, Request, Response
 from fastapi.routing import APIRoute
 
-from snaproom_gateway.app import create_app
+from snaproom_gateway.api.app import create_app
+from snaproom_gateway.api.deps import CacheDep
 from snaproom_gateway.cache import user_key, user_tags
 from snaproom_gateway.cache.http import cached_response, if_none_match_hits
-from snaproom_gateway.deps import CacheDep
 from tests.users_api import admin_headers
 
 

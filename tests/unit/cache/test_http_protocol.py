@@ -14,8 +14,8 @@ from typing import Any
 import httpx
 import pytest
 
-from snaproom_gateway import serving
-from snaproom_gateway.app import create_app
+from snaproom_gateway.api import serving
+from snaproom_gateway.api.app import create_app
 from snaproom_gateway.cache.http_protocol import FastPathHttpProtocol, find_starlette
 from tests.apps import CountingApp, served
 from tests.users_api import bearer, signup

@@ -9,8 +9,8 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends
 
-from snaproom_gateway.api_errors import error_responses
-from snaproom_gateway.auth.dependencies import require_admin
+from snaproom_gateway.api.auth import require_admin
+from snaproom_gateway.api.error_responses import error_responses
 from snaproom_gateway.resilience.dependency import breakers
 from snaproom_gateway.resilience.registry import BreakerRegistry
 

@@ -24,8 +24,9 @@ from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any
 
-from snaproom_gateway import SERVICE_NAME, __version__, tracecontext
-from snaproom_gateway.settings import Settings
+from snaproom_gateway import SERVICE_NAME, __version__
+from snaproom_gateway.core.settings import Settings
+from snaproom_gateway.observability import tracecontext
 
 log = logging.getLogger(__name__)
 MESSAGING_SYSTEM = "kafka"

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from snaproom_gateway.settings import Settings
+from snaproom_gateway.core.settings import Settings
 
 
 def http_protocol(settings: Settings) -> Any:
@@ -20,11 +20,11 @@ def http_protocol(settings: Settings) -> Any:
     return FastPathHttpProtocol
 
 
-def run(settings: Settings, app: Any = "snaproom_gateway.app:app", *, host: str | None = None,
+def run(settings: Settings, app: Any = "snaproom_gateway.api.app:app", *, host: str | None = None,
         port: int | None = None, workers: int | None = None, **overrides: Any) -> None:
     import uvicorn
 
-    from snaproom_gateway.logging_setup import configure as configure_logging
+    from snaproom_gateway.observability.logging_setup import configure as configure_logging
     from snaproom_gateway.realtime.ws_protocol import GoingAwayWebSocketProtocol
 
     # uvicorn's loggers write through ours (same format as the app's lines): log_config=None

@@ -6,15 +6,15 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Response, status
 
-from snaproom_gateway.api_errors import error_responses
-from snaproom_gateway.auth.dependencies import CurrentUser
+from snaproom_gateway.api.auth import CurrentUser
+from snaproom_gateway.api.deps import SessionDep
+from snaproom_gateway.api.error_responses import error_responses
+from snaproom_gateway.api.ratelimit import rate_limit
 from snaproom_gateway.cache.http import private_response
-from snaproom_gateway.deps import SessionDep
 from snaproom_gateway.messages import flows
 from snaproom_gateway.messages.cached_answers import NEWEST_PAGE_LIMIT
 from snaproom_gateway.messages.exceptions import MessageError
 from snaproom_gateway.messages.schemas import MAX_ID, MessageCreate, MessageOut, MessagePage
-from snaproom_gateway.ratelimit import rate_limit
 from snaproom_gateway.users import service as users_service
 
 router = APIRouter(prefix="/api/messages", tags=["messages"])

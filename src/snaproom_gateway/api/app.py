@@ -15,35 +15,38 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
-from snaproom_gateway import SERVICE_NAME, __version__, gc_tuning, redaction
+from snaproom_gateway import SERVICE_NAME, __version__
 from snaproom_gateway.analytics.views import ProfileViewCounter
-from snaproom_gateway.api_errors import document_unreadable_bodies
-from snaproom_gateway.audit.router import router as audit_router
+from snaproom_gateway.api import realtime_lifespan
+from snaproom_gateway.api.admin.cache import router as cache_admin_router
+from snaproom_gateway.api.admin.events import router as events_admin_router
+from snaproom_gateway.api.admin.resilience import router as breakers_admin_router
+from snaproom_gateway.api.error_responses import document_unreadable_bodies
+from snaproom_gateway.api.nul_guard import NulGuardMiddleware
+from snaproom_gateway.api.routes.audit import router as audit_router
+from snaproom_gateway.api.routes.auth import router as auth_router
+from snaproom_gateway.api.routes.connections import router as connections_router
+from snaproom_gateway.api.routes.health import router as health_router
+from snaproom_gateway.api.routes.messages import router as messages_router
+from snaproom_gateway.api.routes.notifications import router as notifications_router
+from snaproom_gateway.api.routes.presence import router as presence_router
+from snaproom_gateway.api.routes.realtime import router as realtime_router
+from snaproom_gateway.api.routes.users import router as users_router
 from snaproom_gateway.auth import janitor, sessions
-from snaproom_gateway.auth.router import router as auth_router
 from snaproom_gateway.cache.builder import build_cache
 from snaproom_gateway.cache.http import CorsHeaders, install_fast_path
-from snaproom_gateway.cache.router import router as cache_admin_router
 from snaproom_gateway.cache.stale import drop_after_commit
-from snaproom_gateway.connections.router import router as connections_router
+from snaproom_gateway.core import gc_tuning
+from snaproom_gateway.core.settings import Settings, SettingsError, load_settings
 from snaproom_gateway.events import runtime as events_runtime
-from snaproom_gateway.events.admin_router import router as events_admin_router
-from snaproom_gateway.health.router import router as health_router
 from snaproom_gateway.infra import database, kafka, migrations, ratelimit, redis, schema_guard
-from snaproom_gateway.logging_setup import configure as configure_logging
 from snaproom_gateway.messages import cached_answers as messages_answers
-from snaproom_gateway.messages.router import router as messages_router
 from snaproom_gateway.metrics import setup as metrics_setup
-from snaproom_gateway.notifications.router import router as notifications_router
-from snaproom_gateway.nul_guard import NulGuardMiddleware
-from snaproom_gateway.presence.router import router as presence_router
-from snaproom_gateway.realtime import runtime as realtime_runtime
-from snaproom_gateway.realtime.router import router as realtime_router
-from snaproom_gateway.request_context import RequestIdMiddleware
+from snaproom_gateway.observability import redaction
+from snaproom_gateway.observability.logging_setup import configure as configure_logging
+from snaproom_gateway.observability.request_context import RequestIdMiddleware
 from snaproom_gateway.resilience import setup as resilience_setup
-from snaproom_gateway.settings import Settings, SettingsError, load_settings
 from snaproom_gateway.users import cached_answers as users_answers
-from snaproom_gateway.users.router import router as users_router
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +64,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         stack.push_async_callback(database.dispose, state.engine, 5.0)
         state.sessionmaker = database.create_sessionmaker(state.engine)
         if settings.tracing_enabled:
-            from snaproom_gateway import tracing
+            from snaproom_gateway.observability import tracing
 
             tracing.instrument_engine(state.engine)
         if settings.migrate_on_start:
@@ -92,7 +95,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 
         # --- domain: presence, recent messages, realtime fan-out across instances ---
         # Before the consumers, so the notifications they handle first can be pushed.
-        await realtime_runtime.start(state, settings, stack)
+        await realtime_lifespan.start(state, settings, stack)
 
         # --- events: outbox relay, consumers ---
         state.events = await events_runtime.start_events(state, stack)
@@ -148,10 +151,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     metrics_setup.install(app)  # outermost: request counts and latency
     app.include_router(health_router)
     resilience_setup.install(app)
+    app.include_router(breakers_admin_router)
     app.include_router(events_admin_router)
     app.include_router(cache_admin_router)
     if settings.tracing_enabled:  # OpenTelemetry, optional: not even imported when off.
-        from snaproom_gateway import tracing  # Before the fast path, which wraps the stack.
+        # Before the fast path, which wraps the stack.
+        from snaproom_gateway.observability import tracing
 
         tracing.instrument_app(app, settings)
     if settings.cache_http_fast_path:
@@ -173,7 +178,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
 
 def __getattr__(name: str) -> FastAPI:
-    """`uvicorn snaproom_gateway.app:app` builds the app on first access, from the environment."""
+    """`uvicorn snaproom_gateway.api.app:app` builds the app on first access, from the
+    environment."""
     if name != "app":
         raise AttributeError(name)
     try:

@@ -7,13 +7,13 @@ from typing import Annotated
 import orjson
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Response, status
 
-from snaproom_gateway import domain_cache
 from snaproom_gateway.analytics import service as analytics_service
-from snaproom_gateway.api_errors import error_responses
-from snaproom_gateway.auth.dependencies import CurrentUser, OptionalUser
+from snaproom_gateway.api.auth import CurrentUser, OptionalUser
+from snaproom_gateway.api.deps import SessionDep
+from snaproom_gateway.api.error_responses import error_responses
+from snaproom_gateway.api.ratelimit import rate_limit
+from snaproom_gateway.cache import domain_cache
 from snaproom_gateway.cache.http import cached_response, private_response
-from snaproom_gateway.deps import SessionDep
-from snaproom_gateway.ratelimit import rate_limit
 from snaproom_gateway.users import deletion
 from snaproom_gateway.users import service as users_service
 from snaproom_gateway.users.cached_answers import private_profile_body

@@ -12,7 +12,7 @@ from typing import Any
 
 from fastapi import Response
 
-from snaproom_gateway import domain_cache
+from snaproom_gateway.cache import domain_cache
 
 
 async def cached_json(state: Any, path: str, params: dict[str, Any], *, ttl: int,

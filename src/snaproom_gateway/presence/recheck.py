@@ -11,8 +11,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from snaproom_gateway.infra.presence import PresenceState
 from snaproom_gateway.presence import service as presence
+from snaproom_gateway.presence.store import PresenceState
 
 log = logging.getLogger(__name__)
 

@@ -12,9 +12,9 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
 
+from snaproom_gateway.api.deps import SessionDep
 from snaproom_gateway.auth import sessions
 from snaproom_gateway.auth.schemas import AuthUser
-from snaproom_gateway.deps import SessionDep
 
 NOT_AUTHENTICATED = "Not authenticated"
 ADMIN_REQUIRED = "Admin role required"

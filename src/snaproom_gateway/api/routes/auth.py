@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, HTTPException, Request, Response, status
 
-from snaproom_gateway.api_errors import error_responses
+from snaproom_gateway.api.auth import SESSION_COOKIE, CurrentUser
+from snaproom_gateway.api.deps import SessionDep
+from snaproom_gateway.api.error_responses import error_responses
+from snaproom_gateway.api.ratelimit import client_ip, rate_limit, rate_limit_headers
 from snaproom_gateway.auth import service
-from snaproom_gateway.auth.dependencies import SESSION_COOKIE, CurrentUser
 from snaproom_gateway.auth.exceptions import InvalidCredentials
 from snaproom_gateway.auth.schemas import AuthOut, LoginIn, SignupIn
 from snaproom_gateway.cache.http import private_response
-from snaproom_gateway.deps import SessionDep
-from snaproom_gateway.ratelimit import client_ip, rate_limit, rate_limit_headers
 from snaproom_gateway.users import service as users_service
 from snaproom_gateway.users.cached_answers import private_profile_body
 from snaproom_gateway.users.exceptions import UserExists

@@ -7,10 +7,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, HTTPException
 from pydantic import BaseModel, Field, StringConstraints
 
-from snaproom_gateway.api_errors import error_responses
-from snaproom_gateway.auth.dependencies import require_admin
+from snaproom_gateway.api.auth import require_admin
+from snaproom_gateway.api.deps import CacheDep
+from snaproom_gateway.api.error_responses import error_responses
 from snaproom_gateway.cache.tagged import CacheUnavailable
-from snaproom_gateway.deps import CacheDep
 
 router = APIRouter(prefix="/api/admin/cache", tags=["admin", "cache"],
                    dependencies=[Depends(require_admin)], responses=error_responses(401, 403))

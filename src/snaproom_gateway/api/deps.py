@@ -8,11 +8,11 @@ from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from snaproom_gateway.cache.tagged import TaggedCache
+from snaproom_gateway.core.settings import Settings
 from snaproom_gateway.infra.kafka import KafkaConnection
 from snaproom_gateway.infra.redis import RedisClients
 from snaproom_gateway.resilience import Guarded, require
 from snaproom_gateway.resilience.registry import BreakerRegistry
-from snaproom_gateway.settings import Settings
 
 
 def get_settings(request: Request) -> Settings:

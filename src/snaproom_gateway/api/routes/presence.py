@@ -6,9 +6,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, Request, status
 
-from snaproom_gateway.api_errors import error_responses
-from snaproom_gateway.auth.dependencies import CurrentUser
-from snaproom_gateway.deps import SessionDep
+from snaproom_gateway.api.auth import CurrentUser
+from snaproom_gateway.api.deps import SessionDep
+from snaproom_gateway.api.error_responses import error_responses
 from snaproom_gateway.presence import service
 from snaproom_gateway.presence.schemas import HeartbeatOut, PresenceMap
 

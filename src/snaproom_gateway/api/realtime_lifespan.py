@@ -9,12 +9,12 @@ from contextlib import AsyncExitStack
 from typing import Any
 
 from snaproom_gateway.cache.sealing import build_sealer
-from snaproom_gateway.infra.presence import create_presence
-from snaproom_gateway.infra.realtime_bus import create_realtime_bus
-from snaproom_gateway.infra.recent_messages import create_recent_messages
+from snaproom_gateway.core.settings import Settings
+from snaproom_gateway.messages.recent_store import create_recent_messages
+from snaproom_gateway.presence.recheck import RECHECK, still_here
+from snaproom_gateway.presence.store import create_presence
+from snaproom_gateway.realtime.bus import create_realtime_bus
 from snaproom_gateway.realtime.hub import LocalHub
-from snaproom_gateway.realtime.presence_sync import RECHECK, still_here
-from snaproom_gateway.settings import Settings
 
 
 async def on_push(state: Any, user_ids: list[int], payload: dict[str, Any]) -> None:

@@ -8,8 +8,8 @@ import re
 from pydantic import EmailStr, TypeAdapter, ValidationError
 
 from snaproom_gateway.auth.schemas import SignupIn
+from snaproom_gateway.core.settings import Settings
 from snaproom_gateway.infra import database, migrations
-from snaproom_gateway.settings import Settings
 from snaproom_gateway.users import service as users_service
 from snaproom_gateway.users.exceptions import UserExists
 

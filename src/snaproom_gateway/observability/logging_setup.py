@@ -21,8 +21,8 @@ import structlog
 from structlog.stdlib import ProcessorFormatter
 from structlog.typing import EventDict
 
-from snaproom_gateway import tracecontext
-from snaproom_gateway.request_context import event_context, request_id
+from snaproom_gateway.observability import tracecontext
+from snaproom_gateway.observability.request_context import event_context, request_id
 
 CONSOLE_FORMAT = "console"
 JSON_FORMAT = "json"

@@ -20,15 +20,15 @@ from typing import Any
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from pydantic import ValidationError
 
+from snaproom_gateway.api.auth import SESSION_COOKIE
+from snaproom_gateway.api.ws_frames import Ping, PresenceQuery, PrivateMessage, client_frame
 from snaproom_gateway.auth import sessions
-from snaproom_gateway.auth.dependencies import SESSION_COOKIE
-from snaproom_gateway.infra.presence import PresenceState
 from snaproom_gateway.messages import flows
 from snaproom_gateway.messages.exceptions import MessageError
 from snaproom_gateway.presence import service as presence
+from snaproom_gateway.presence.recheck import RECHECK
+from snaproom_gateway.presence.store import PresenceState
 from snaproom_gateway.realtime import service as realtime
-from snaproom_gateway.realtime.presence_sync import RECHECK
-from snaproom_gateway.realtime.schemas import Ping, PresenceQuery, PrivateMessage, client_frame
 
 router = APIRouter(tags=["realtime"])
 log = logging.getLogger(__name__)

@@ -12,7 +12,7 @@ from typing import Literal
 
 from fastapi import HTTPException, Request, Response, status
 
-from snaproom_gateway.auth.dependencies import CurrentUser
+from snaproom_gateway.api.auth import CurrentUser
 from snaproom_gateway.infra.ratelimit import Decision, LimiterBusy, RequestLimiter
 from snaproom_gateway.resilience.dependency import DependencyUnavailable
 

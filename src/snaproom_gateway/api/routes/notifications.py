@@ -6,12 +6,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, status
 
-from snaproom_gateway.api_errors import error_responses
-from snaproom_gateway.auth.dependencies import CurrentUser
-from snaproom_gateway.deps import SessionDep
+from snaproom_gateway.api.auth import CurrentUser
+from snaproom_gateway.api.deps import SessionDep
+from snaproom_gateway.api.error_responses import error_responses
+from snaproom_gateway.api.ratelimit import rate_limit
 from snaproom_gateway.notifications import service
 from snaproom_gateway.notifications.schemas import NotificationOut, NotificationPage
-from snaproom_gateway.ratelimit import rate_limit
 
 router = APIRouter(prefix="/api/notifications", tags=["notifications"])
 MAX_ID = 2**63 - 1

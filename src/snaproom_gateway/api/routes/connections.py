@@ -6,10 +6,13 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, status
 
-from snaproom_gateway import domain_cache
-from snaproom_gateway.api_errors import error_responses
-from snaproom_gateway.auth.dependencies import CurrentUser
+from snaproom_gateway.api.auth import CurrentUser
+from snaproom_gateway.api.deps import SessionDep
+from snaproom_gateway.api.error_responses import error_responses
+from snaproom_gateway.api.ratelimit import rate_limit
+from snaproom_gateway.cache import domain_cache
 from snaproom_gateway.connections import service
+from snaproom_gateway.connections.cached_answers import cached_json
 from snaproom_gateway.connections.exceptions import ConnectionError_
 from snaproom_gateway.connections.schemas import (
     MAX_ID,
@@ -19,9 +22,6 @@ from snaproom_gateway.connections.schemas import (
     ConnectionWithPeer,
     Peer,
 )
-from snaproom_gateway.deps import SessionDep
-from snaproom_gateway.ratelimit import rate_limit
-from snaproom_gateway.social_cache import cached_json
 
 router = APIRouter(prefix="/api/connections", tags=["connections"])
 

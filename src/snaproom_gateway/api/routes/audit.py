@@ -6,11 +6,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 
-from snaproom_gateway.api_errors import error_responses
+from snaproom_gateway.api.auth import AdminUser, require_admin
+from snaproom_gateway.api.deps import SessionDep
+from snaproom_gateway.api.error_responses import error_responses
 from snaproom_gateway.audit import service
 from snaproom_gateway.audit.schemas import AuditEntryOut
-from snaproom_gateway.auth.dependencies import AdminUser, require_admin
-from snaproom_gateway.deps import SessionDep
 from snaproom_gateway.users import events
 
 router = APIRouter(prefix="/api/admin", tags=["admin"], dependencies=[Depends(require_admin)],

@@ -9,8 +9,8 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 
-from snaproom_gateway.api_errors import error_responses
-from snaproom_gateway.auth.dependencies import require_admin
+from snaproom_gateway.api.auth import require_admin
+from snaproom_gateway.api.error_responses import error_responses
 from snaproom_gateway.events import offsets
 
 ADMIN_TIMEOUT = 10.0

@@ -1,0 +1,1 @@
+"""Admin routes of the platform (cache, events, breakers): admins only."""

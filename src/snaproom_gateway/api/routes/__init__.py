@@ -1,0 +1,1 @@
+"""The routers of the domains: one module per domain, mounted by the app."""
