@@ -1,4 +1,4 @@
-"""The `snaproom-gateway` command: serve, migrate and the operations commands (artisan's peers)."""
+"""The `snaproom-gateway` command: serve, migrate and the operations commands."""
 
 from __future__ import annotations
 
@@ -143,7 +143,7 @@ def _parse_time(value: str | None):
 
 @topics_cli.command("ensure")
 def topics_ensure() -> None:
-    """Create the topics of DESIGN.md (and their .dlq twins) that do not exist yet.
+    """Create the event topics of the catalog (and their .dlq twins) that do not exist yet.
 
     Replication factor is min(KAFKA_REPLICATION_FACTOR, brokers). The app does this on start too.
     """
@@ -189,7 +189,7 @@ def consume(
     batch_size: Annotated[int, typer.Option(
         min=1, max=10_000, help="Messages handled (and offsets committed) per batch.")] = 500,
 ) -> None:
-    """Consume topics as a consumer group and run its handlers (artisan's kafka:consume).
+    """Consume topics as a consumer group and run its handlers.
 
     A group with no registered handlers prints each event as one JSON line. Offsets are
     committed after handling; an event the group already handled has no second effect; a

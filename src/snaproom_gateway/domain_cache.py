@@ -63,27 +63,6 @@ async def invalidate_tags(state: Any, tags: Iterable[str]) -> None:
         log.error("cache invalidate %s failed: %r", list(tags), exc)
 
 
-async def get_user(state: Any, user_id: int) -> bytes | None:
-    cache = cache_of(state)
-    if cache is None:
-        return None
-    try:
-        return await cache.get_user(user_id)
-    except Exception as exc:
-        log.warning("user cache get %s failed: %r", user_id, exc)
-        return None
-
-
-async def cache_user(state: Any, user_id: int, data: dict[str, Any] | bytes) -> None:
-    cache = cache_of(state)
-    if cache is None:
-        return
-    try:
-        await cache.cache_user(user_id, data)
-    except Exception as exc:
-        log.warning("user cache set %s failed: %r", user_id, exc)
-
-
 class NotCached(Exception):  # noqa: N818 - a signal, not an error
     """Raised by a loader for what must not be cached (an unknown or inactive user)."""
 

@@ -1,6 +1,6 @@
 """One settings class, read from the environment and an optional `.env`.
 
-Names follow the reference documents (KAFKA_BROKERS, REDIS_HOST, CACHE_DRIVER, ...). With no
+Names are the variables the README documents (KAFKA_BROKERS, REDIS_HOST, CACHE_DRIVER, ...). With no
 environment at all every value has an embedded default: SQLite, in-process cache, in-process bus.
 """
 
@@ -143,7 +143,7 @@ class Settings(BaseSettings):
     # Consumer groups handling a batch at once (each holds a database connection while it does);
     # 0: half the pool, at most 4, so a backlog never takes the connections requests need.
     events_handler_concurrency: int = Field(0, ge=0, le=1000)
-    # Create the topics of DESIGN.md on start (broker auto-creation is off in production).
+    # Create the catalog's topics on start (broker auto-creation is off in production).
     kafka_ensure_topics: bool = True
 
     # --- cache ---

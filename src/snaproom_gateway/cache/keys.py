@@ -54,7 +54,7 @@ def user_key(user_id: int | str) -> str:
 
 
 def user_tags(user_id: int | str) -> list[str]:
-    # `users` as in the reference's invalidateTags(['users']): drops every cached user at once.
+    # Invalidating `users` drops every cached user at once.
     return [f"user:{user_id}", "users"]
 
 

@@ -1,5 +1,5 @@
 """Consumer-group offsets, lag and resets: what `kafka-consumer-groups --describe` and
-`--reset-offsets` do, plus KafkaService::getClusterInfo() of the reference."""
+`--reset-offsets` do, plus the cluster summary of the admin route."""
 
 from __future__ import annotations
 
@@ -163,7 +163,7 @@ async def consumer_groups(admin: AIOKafkaAdminClient, reader: OffsetReader,
 
 async def cluster_info(admin: AIOKafkaAdminClient, reader: OffsetReader,
                        timeout: float = 10.0) -> dict[str, Any]:
-    """The reference getClusterInfo(): brokers, controller, topics, consumer groups with lag."""
+    """The cluster summary: brokers, controller, topics, consumer groups with lag."""
     async with asyncio.timeout(timeout):
         cluster = await admin.describe_cluster()
         topics = await describe_topics(admin)

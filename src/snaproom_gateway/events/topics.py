@@ -1,5 +1,5 @@
 """Topic creation and description. Broker auto-creation is never relied on: the gateway creates
-the topics of DESIGN.md (and their `.dlq` twins) with their partition counts on start."""
+the catalog's topics (and their `.dlq` twins) with their partition counts on start."""
 
 from __future__ import annotations
 

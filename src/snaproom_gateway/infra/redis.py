@@ -23,7 +23,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from snaproom_gateway.infra.redis_pool import BlockingSentinelConnectionPool
 from snaproom_gateway.settings import Settings
 
-# Measured on loopback (DESIGN.md): with this retry policy a master_for client follows a Sentinel
+# Measured on loopback (tests/faults): with this retry policy a master_for client follows a Sentinel
 # failover on its own, writes stall ~9 s after the kill and at most one call surfaces an error.
 FAILOVER_RETRY_ATTEMPTS = 20
 RETRY_ON = [RedisConnectionError, RedisTimeoutError, ReadOnlyError]

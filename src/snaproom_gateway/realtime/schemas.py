@@ -1,4 +1,4 @@
-"""Frames a client may send on /ws (DevConnect's Socket.io events, as JSON objects)."""
+"""Frames a client may send on /ws, as JSON objects."""
 
 from __future__ import annotations
 

@@ -7,11 +7,6 @@ class UserExists(Exception):
         super().__init__(f"{field.capitalize()} already registered")
 
 
-class UserNotFound(Exception):
-    def __init__(self) -> None:
-        super().__init__("User not found")
-
-
 class DeletionInProgress(Exception):
     def __init__(self) -> None:
         super().__init__("Account deletion already in progress")
