@@ -31,8 +31,8 @@ def settings_or_exit() -> Settings:
     from snaproom_gateway.logging_setup import configure as configure_logging
 
     # Every command logs as the server does (consume and replay: with each event's context).
-    configure_logging(settings.log_level, settings.effective_log_format,
-                      access_log=settings.access_log)
+    configure_logging(settings.observability.log_level, settings.effective_log_format,
+                      access_log=settings.observability.access_log)
     return settings
 
 
@@ -63,7 +63,7 @@ def serve(
 
     settings = settings_or_exit()
     # Several workers: /metrics sums them through prometheus-client's multiprocess files.
-    with workers_dir.prepared(settings.prometheus_multiproc_dir,
+    with workers_dir.prepared(settings.observability.prometheus_multiproc_dir,
                               workers or settings.web_concurrency):
         serving.run(settings, host=host, port=port, workers=workers)
 
@@ -150,7 +150,7 @@ def topics_ensure() -> None:
     from snaproom_gateway.events import commands
 
     settings = settings_or_exit()
-    typer.echo(f"ensuring topics on {','.join(settings.kafka_brokers) or '(no brokers)'} ...",
+    typer.echo(f"ensuring topics on {','.join(settings.kafka.brokers) or '(no brokers)'} ...",
                err=True)
     result = _run_events(lambda: commands.topics_ensure(settings))
     for topic, outcome in sorted(result.items()):

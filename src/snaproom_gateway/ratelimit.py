@@ -28,9 +28,9 @@ def _headers(decision: Decision) -> dict[str, str]:
 async def _apply(request: Request, response: Response, name: str, identity: str) -> None:
     settings = request.app.state.settings
     limiter: RequestLimiter | None = getattr(request.app.state, "rate_limiter", None)
-    if limiter is None or not settings.rate_limit_enabled:
+    if limiter is None or not settings.rate_limits.enabled:
         return
-    spec = getattr(settings, f"rate_limit_{name}")
+    spec = getattr(settings.rate_limits, name)
     try:
         decision = await limiter.hit(spec, name, identity)
     except LimiterBusy:  # load: refused with 503 and Retry-After, never admitted unchecked

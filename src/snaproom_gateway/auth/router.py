@@ -26,9 +26,9 @@ def _client(request: Request) -> service.Client:
 
 def _set_cookie(request: Request, response: Response, token: str) -> None:
     settings = request.app.state.settings
-    response.set_cookie(SESSION_COOKIE, token, max_age=settings.session_ttl, path="/",
+    response.set_cookie(SESSION_COOKIE, token, max_age=settings.auth.session_ttl, path="/",
                         httponly=True, secure=settings.cookie_secure,
-                        samesite=settings.session_cookie_samesite)
+                        samesite=settings.auth.session_cookie_samesite)
 
 
 def _answer(request: Request, response: Response, signed_in: service.SignedIn) -> AuthOut:
@@ -73,7 +73,7 @@ async def logout(user: CurrentUser, request: Request, session: SessionDep) -> Re
     answer = Response(status_code=status.HTTP_204_NO_CONTENT)
     settings = request.app.state.settings
     answer.delete_cookie(SESSION_COOKIE, path="/", httponly=True, secure=settings.cookie_secure,
-                         samesite=settings.session_cookie_samesite)
+                         samesite=settings.auth.session_cookie_samesite)
     return answer
 
 

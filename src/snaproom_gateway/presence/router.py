@@ -49,7 +49,7 @@ async def heartbeat(user: CurrentUser, request: Request, session: SessionDep) ->
         raise _unavailable(exc) from None
     if came_online:
         await service.announce(state, session, user.id, presence)
-    return HeartbeatOut(**service.as_json(presence), ttl=state.settings.presence_ttl)
+    return HeartbeatOut(**service.as_json(presence), ttl=state.settings.realtime.presence_ttl)
 
 
 @router.get("", response_model=PresenceMap, summary="Presence of up to 100 users",
