@@ -17,7 +17,7 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from snaproom_gateway import SERVICE_NAME, __version__, gc_tuning, redaction
 from snaproom_gateway.analytics.views import ProfileViewCounter
-from snaproom_gateway.api_errors import document_unreadable_bodies
+from snaproom_gateway.api_errors import answer_domain_errors, document_unreadable_bodies
 from snaproom_gateway.audit.router import router as audit_router
 from snaproom_gateway.auth import janitor, sessions
 from snaproom_gateway.auth.router import router as auth_router
@@ -169,6 +169,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(presence_router)
     app.include_router(notifications_router)
     app.include_router(realtime_router)
+    answer_domain_errors(app)
     document_unreadable_bodies(app)
     return app
 

@@ -7,14 +7,12 @@ from fastapi import APIRouter, Depends, HTTPException, Request, Response, status
 from snaproom_gateway.api_errors import error_responses
 from snaproom_gateway.auth import service
 from snaproom_gateway.auth.dependencies import SESSION_COOKIE, CurrentUser
-from snaproom_gateway.auth.exceptions import InvalidCredentials
 from snaproom_gateway.auth.schemas import AuthOut, LoginIn, SignupIn
 from snaproom_gateway.cache.http import private_response
 from snaproom_gateway.deps import SessionDep
-from snaproom_gateway.ratelimit import client_ip, rate_limit, rate_limit_headers
+from snaproom_gateway.ratelimit import client_ip, rate_limit
 from snaproom_gateway.users import service as users_service
 from snaproom_gateway.users.cached_answers import private_profile_body
-from snaproom_gateway.users.exceptions import UserExists
 from snaproom_gateway.users.schemas import UserPrivate
 
 router = APIRouter(prefix="/api/auth", tags=["auth"])
@@ -43,11 +41,7 @@ def _answer(request: Request, response: Response, signed_in: service.SignedIn) -
              dependencies=[Depends(rate_limit("signup"))])
 async def signup(data: SignupIn, request: Request, response: Response,
                  session: SessionDep) -> AuthOut:
-    try:
-        signed_in = await service.signup(request.app.state, session, data, _client(request))
-    except UserExists as exc:
-        raise HTTPException(status.HTTP_409_CONFLICT, str(exc),
-                            headers=rate_limit_headers(request)) from None
+    signed_in = await service.signup(request.app.state, session, data, _client(request))
     return _answer(request, response, signed_in)
 
 
@@ -56,13 +50,8 @@ async def signup(data: SignupIn, request: Request, response: Response,
              dependencies=[Depends(rate_limit("login"))])
 async def login(data: LoginIn, request: Request, response: Response,
                 session: SessionDep) -> AuthOut:
-    try:
-        signed_in = await service.login(request.app.state, session, data.email, data.password,
-                                        _client(request))
-    except InvalidCredentials as exc:
-        raise HTTPException(status.HTTP_401_UNAUTHORIZED, str(exc),
-                            headers={"WWW-Authenticate": "Bearer"} | rate_limit_headers(request)
-                            ) from None
+    signed_in = await service.login(request.app.state, session, data.email, data.password,
+                                    _client(request))
     return _answer(request, response, signed_in)
 
 

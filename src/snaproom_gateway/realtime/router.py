@@ -159,7 +159,7 @@ async def _answer(state: Any, user_id: int, token: str, raw: str) -> dict[str, A
         try:
             message = await flows.send(state, session, user_id, frame.to_user_id, frame.text)
         except MessageError as exc:
-            return _error(exc.status_code, str(exc), frame.ref)
+            return _error(exc.status_code, exc.detail, frame.ref)
     return {"type": "message:sent", "ref": frame.ref, "message": message}
 
 

@@ -17,7 +17,6 @@ from snaproom_gateway.ratelimit import rate_limit
 from snaproom_gateway.users import deletion
 from snaproom_gateway.users import service as users_service
 from snaproom_gateway.users.cached_answers import private_profile_body
-from snaproom_gateway.users.exceptions import DeletionInProgress
 from snaproom_gateway.users.handlers import USERS_LIST_TAG
 from snaproom_gateway.users.schemas import (
     DeletionAccepted,
@@ -107,10 +106,7 @@ async def delete_me(user: CurrentUser, request: Request, session: SessionDep,
     if row is None:
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "Not authenticated",
                             headers={"WWW-Authenticate": "Bearer"})
-    try:
-        await deletion.start(request.app.state, session, row)
-    except DeletionInProgress as exc:
-        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
+    await deletion.start(request.app.state, session, row)
     response.delete_cookie("snaproom_session", path="/")
     return DeletionAccepted(status="deleting",
                             detail="Sessions are revoked; the account's data is being removed")

@@ -1,0 +1,1 @@
+"""Settings, the domain-error base and shared constants: what every layer may import."""
