@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
 from snaproom_gateway.cache.keys import full_key
+from snaproom_gateway.core.constants import user_tag
 
 log = logging.getLogger(__name__)
 
@@ -101,7 +102,7 @@ def user_tags(state: Any, user_id: int) -> list[str]:
     cache = cache_of(state)
     if cache is not None and hasattr(cache, "user_tags"):
         return list(cache.user_tags(user_id))
-    return [f"user:{user_id}"]
+    return [user_tag(user_id)]
 
 
 async def get_api_response(state: Any, path: str, params: dict[str, Any]) -> Any | None:

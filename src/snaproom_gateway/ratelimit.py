@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Literal
 
-from fastapi import HTTPException, Request, Response, status
+from fastapi import Depends, HTTPException, Request, Response, status
 
 from snaproom_gateway.auth.dependencies import CurrentUser
 from snaproom_gateway.infra.ratelimit import Decision, LimiterBusy, RequestLimiter
@@ -71,3 +71,7 @@ def rate_limit(name: str, *, key: Literal["ip", "user"] = "ip"
         await _apply(request, response, name, f"ip:{client_ip(request)}")
 
     return per_ip
+
+
+# Writes of a signed-in user (profile, connections, messages): RATE_LIMIT_WRITES per user.
+writes_limited = Depends(rate_limit("writes", key="user"))

@@ -6,9 +6,10 @@ from fastapi import APIRouter, Depends, HTTPException, Request, Response, status
 
 from snaproom_gateway.api_errors import error_responses
 from snaproom_gateway.auth import service
-from snaproom_gateway.auth.dependencies import SESSION_COOKIE, CurrentUser
+from snaproom_gateway.auth.dependencies import CurrentUser
 from snaproom_gateway.auth.schemas import AuthOut, LoginIn, SignupIn
 from snaproom_gateway.cache.http import private_response
+from snaproom_gateway.core.constants import SESSION_COOKIE
 from snaproom_gateway.deps import SessionDep
 from snaproom_gateway.ratelimit import client_ip, rate_limit
 from snaproom_gateway.users import service as users_service

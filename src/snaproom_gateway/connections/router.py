@@ -4,28 +4,27 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Path, Query, Request, status
+from fastapi import APIRouter, Path, Query, Request, status
 
 from snaproom_gateway import domain_cache
 from snaproom_gateway.api_errors import error_responses
 from snaproom_gateway.auth.dependencies import CurrentUser
 from snaproom_gateway.connections import service
 from snaproom_gateway.connections.schemas import (
-    MAX_ID,
     ConnectionList,
     ConnectionOut,
     ConnectionRequest,
     ConnectionWithPeer,
     Peer,
 )
+from snaproom_gateway.core.constants import MAX_ID
 from snaproom_gateway.deps import SessionDep
-from snaproom_gateway.ratelimit import rate_limit
+from snaproom_gateway.ratelimit import writes_limited
 from snaproom_gateway.social_cache import cached_json
 
 router = APIRouter(prefix="/api/connections", tags=["connections"])
 
 LIST_CACHE_TTL = 60  # peers' names may change; connection events drop the entry sooner
-writes_limited = Depends(rate_limit("writes", key="user"))
 
 
 async def _forget_lists(request: Request, *user_ids: int) -> None:

@@ -4,20 +4,20 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Response, status
+from fastapi import APIRouter, HTTPException, Path, Query, Request, Response, status
 
 from snaproom_gateway.api_errors import error_responses
 from snaproom_gateway.auth.dependencies import CurrentUser
 from snaproom_gateway.cache.http import private_response
+from snaproom_gateway.core.constants import MAX_ID
 from snaproom_gateway.deps import SessionDep
 from snaproom_gateway.messages import flows
 from snaproom_gateway.messages.cached_answers import NEWEST_PAGE_LIMIT
-from snaproom_gateway.messages.schemas import MAX_ID, MessageCreate, MessageOut, MessagePage
-from snaproom_gateway.ratelimit import rate_limit
+from snaproom_gateway.messages.schemas import MessageCreate, MessageOut, MessagePage
+from snaproom_gateway.ratelimit import writes_limited
 from snaproom_gateway.users import service as users_service
 
 router = APIRouter(prefix="/api/messages", tags=["messages"])
-writes_limited = Depends(rate_limit("writes", key="user"))
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=MessageOut,

@@ -8,13 +8,13 @@ from fastapi import APIRouter, Depends, HTTPException, Path, Query, status
 
 from snaproom_gateway.api_errors import error_responses
 from snaproom_gateway.auth.dependencies import CurrentUser
+from snaproom_gateway.core.constants import MAX_ID
 from snaproom_gateway.deps import SessionDep
 from snaproom_gateway.notifications import service
 from snaproom_gateway.notifications.schemas import NotificationOut, NotificationPage
 from snaproom_gateway.ratelimit import rate_limit
 
 router = APIRouter(prefix="/api/notifications", tags=["notifications"])
-MAX_ID = 2**63 - 1
 
 
 @router.get("", response_model=NotificationPage, summary="Your notifications, newest first",

@@ -8,13 +8,13 @@ from fastapi import APIRouter, HTTPException, Query, Request, status
 
 from snaproom_gateway.api_errors import error_responses
 from snaproom_gateway.auth.dependencies import CurrentUser
+from snaproom_gateway.core.constants import MAX_ID
 from snaproom_gateway.deps import SessionDep
 from snaproom_gateway.presence import service
 from snaproom_gateway.presence.schemas import HeartbeatOut, PresenceMap
 
 router = APIRouter(prefix="/api/presence", tags=["presence"])
 MAX_IDS = 100
-MAX_ID = 2**63 - 1
 
 
 def parse_user_ids(raw: str) -> list[int]:

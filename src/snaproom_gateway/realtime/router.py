@@ -21,7 +21,7 @@ from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from pydantic import ValidationError
 
 from snaproom_gateway.auth import sessions
-from snaproom_gateway.auth.dependencies import SESSION_COOKIE
+from snaproom_gateway.core.constants import SESSION_COOKIE
 from snaproom_gateway.infra.presence import PresenceState
 from snaproom_gateway.messages import flows
 from snaproom_gateway.messages.exceptions import MessageError

@@ -6,7 +6,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
-from snaproom_gateway.messages.schemas import MAX_ID, MessageText
+from snaproom_gateway.core.constants import MAX_ID
+from snaproom_gateway.messages.schemas import MessageText
 
 
 class PresenceQuery(BaseModel):
