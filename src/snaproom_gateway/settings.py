@@ -505,7 +505,8 @@ class Settings(BaseSettings):
             return data
         data = dict(data)
         for area, names in _AREA_NAMES.items():
-            flat = {name: data.pop(name) for name in names if name in data}
+            flat = {field: data.pop(variable) for variable, field in names.items()
+                    if variable in data}
             if not flat:
                 continue
             given = data.get(area)
