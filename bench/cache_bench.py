@@ -94,8 +94,8 @@ def build_app():
 
 
 def raw_asgi_app():
-    """The ceiling on this machine: uvicorn with an ASGI app that sends fixed bytes (DESIGN.md's
-    57,503 req/s). The cached route is compared with it under the same load."""
+    """The ceiling on this machine: uvicorn with an ASGI app that sends fixed bytes. The
+    cached route is compared with it under the same load."""
     body = orjson.dumps({"id": 1, "username": "x" * 300})
     start = {"type": "http.response.start", "status": 200,
              "headers": [(b"content-type", b"application/json"),
@@ -398,7 +398,7 @@ def report(result: dict[str, Any], before: dict[str, Any], after: dict[str, Any]
             "requests_per_second": ceiling["rps"],
             "requests_per_server_cpu_second": round(ceiling["requests"] / ceiling["cpu"]),
             # CPU cost per request relative to the bare server, both measured under the same
-            # contention; DESIGN.md measured the bare server at 57,503 req/s on an idle core.
+            # contention.
             "cost_ratio_vs_bare": round((ceiling["requests"] / ceiling["cpu"])
                                         / (result["requests"] / cpu_used), 2),
         } if ceiling and ceiling["cpu"] and cpu_used else None,

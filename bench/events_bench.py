@@ -67,7 +67,7 @@ async def relay_throughput(settings, engine, sessionmaker, kafka, count: int) ->
             await conn.execute(insert(OutboxEvent), rows[start:start + 5000])
     relay = OutboxRelay(engine, sessionmaker, settings, KafkaSink(kafka, settings))
     await relay.sink.ready()
-    _progress(f"relaying (batch {settings.outbox_batch_size}) ...")
+    _progress(f"relaying (batch {settings.events.outbox_batch_size}) ...")
     started = time.perf_counter()
     task = asyncio.create_task(relay.run())
     while relay.sent_total < count:
@@ -194,7 +194,7 @@ async def main() -> None:
     args = parser.parse_args()
     overrides = {"outbox_batch_size": args.batch} if args.batch else {}
     settings = load_settings(**overrides)
-    if settings.uses_sqlite or not settings.kafka_configured:
+    if settings.database.uses_sqlite or not settings.kafka.configured:
         raise SystemExit("bench-events needs DATABASE_URL (PostgreSQL) and KAFKA_BROKERS; "
                          "run: eval \"$(python3 deploy/local/stack.py env)\"")
     engine = database.create_engine(settings)
@@ -213,7 +213,8 @@ async def main() -> None:
         await engine.dispose()
     print()
     print(f"relay outbox -> kafka : {throughput:,.0f} events/s "
-          f"({args.events:,} events, batch {settings.outbox_batch_size}, acks=all, idempotent)")
+          f"({args.events:,} events, batch {settings.events.outbox_batch_size}, "
+          "acks=all, idempotent)")
     if samples:
         print(f"publish -> handler    : p50 {_pct(samples, 50):.1f} ms, "
               f"p95 {_pct(samples, 95):.1f} ms, p99 {_pct(samples, 99):.1f} ms, "

@@ -41,7 +41,7 @@ async def _run_with_new_engine() -> None:
 
 
 if context.is_offline_mode():
-    context.configure(url=load_settings().database_url, target_metadata=metadata,
+    context.configure(url=load_settings().database.url, target_metadata=metadata,
                       literal_binds=True)
     with context.begin_transaction():
         context.run_migrations()

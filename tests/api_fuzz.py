@@ -91,7 +91,7 @@ def _admin_token(base: str, settings: Settings) -> str:
     promoted = subprocess.run(  # as an operator makes an admin
         [sys.executable, "-m", "snaproom_gateway", "users", "create-admin",
          "--email", f"{name}@example.com"], capture_output=True, text=True, timeout=120,
-        env={"PATH": "/usr/bin:/bin", "DATABASE_URL": settings.database_url})
+        env={"PATH": "/usr/bin:/bin", "DATABASE_URL": settings.database.url})
     assert promoted.returncode == 0, promoted.stderr
     login = httpx.post(f"{base}/api/auth/login", timeout=30, json={
         "email": f"{name}@example.com", "password": PASSWORD})

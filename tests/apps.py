@@ -22,7 +22,7 @@ from snaproom_gateway.core.settings import Settings
 async def running_app(settings: Settings) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]]:
     app = create_app(settings)
     async with app.router.lifespan_context(app):
-        if not settings.uses_sqlite:
+        if not settings.database.uses_sqlite:
             await _events_from_now(app)
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://gateway") as client:

@@ -22,7 +22,7 @@ async def make_cache(stack_settings) -> AsyncIterator[CacheFactory]:
     made: list[tuple[TaggedCache, redis_infra.RedisClients]] = []
 
     async def make(**overrides) -> TaggedCache:
-        settings = stack_settings.model_copy(update=overrides)
+        settings = stack_settings.with_changes(**overrides)
         clients = redis_infra.create_clients(settings)
         cache = build_cache(settings, clients)
         await cache.start()

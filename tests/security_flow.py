@@ -135,16 +135,16 @@ async def run_full_flow(settings: Settings, wrong_kafka: Settings | None) -> Flo
     password = f"pw-{run}-Correct-Horse"
     names = {who: f"{who}_{run}" for who in ("alice", "bob")}
     record = FlowRecord(
-        secrets={"password": password, "redis_password": settings.redis_password or "",
+        secrets={"password": password, "redis_password": settings.redis.password or "",
                  "secret_key": settings.secret_key,
-                 "cache_encryption_key": settings.cache_encryption_key.get_secret_value()
-                 if settings.cache_encryption_key else "",
-                 "kafka_sasl_password": settings.kafka_sasl_password or ""},
+                 "cache_encryption_key": settings.cache.encryption_key.get_secret_value()
+                 if settings.cache.encryption_key else "",
+                 "kafka_sasl_password": settings.kafka.sasl_password or ""},
         personal={f"{who}_email": f"{name}@example.com" for who, name in names.items()})
     with everything_logged(record.log_lines):
         await _flow(settings, record, names, password)
         if wrong_kafka is not None:
-            record.secrets["wrong_kafka_sasl_password"] = wrong_kafka.kafka_sasl_password or ""
+            record.secrets["wrong_kafka_sasl_password"] = wrong_kafka.kafka.sasl_password or ""
             app = create_app(wrong_kafka)
             _all_loggers_at_debug()  # create_app configured logging
             async with app.router.lifespan_context(app):

@@ -1,4 +1,4 @@
-"""The `snaproom-gateway` command: serve, migrate and the operations commands (artisan's peers)."""
+"""The `snaproom-gateway` command: serve, migrate and the operations commands."""
 
 from __future__ import annotations
 
@@ -31,8 +31,8 @@ def settings_or_exit() -> Settings:
     from snaproom_gateway.observability.logging_setup import configure as configure_logging
 
     # Every command logs as the server does (consume and replay: with each event's context).
-    configure_logging(settings.log_level, settings.effective_log_format,
-                      access_log=settings.access_log)
+    configure_logging(settings.observability.log_level, settings.effective_log_format,
+                      access_log=settings.observability.access_log)
     return settings
 
 
@@ -63,7 +63,7 @@ def serve(
 
     settings = settings_or_exit()
     # Several workers: /metrics sums them through prometheus-client's multiprocess files.
-    with workers_dir.prepared(settings.prometheus_multiproc_dir,
+    with workers_dir.prepared(settings.observability.prometheus_multiproc_dir,
                               workers or settings.web_concurrency):
         serving.run(settings, host=host, port=port, workers=workers)
 
@@ -143,14 +143,14 @@ def _parse_time(value: str | None):
 
 @topics_cli.command("ensure")
 def topics_ensure() -> None:
-    """Create the topics of DESIGN.md (and their .dlq twins) that do not exist yet.
+    """Create the event topics of the catalog (and their .dlq twins) that do not exist yet.
 
     Replication factor is min(KAFKA_REPLICATION_FACTOR, brokers). The app does this on start too.
     """
     from snaproom_gateway.events import commands
 
     settings = settings_or_exit()
-    typer.echo(f"ensuring topics on {','.join(settings.kafka_brokers) or '(no brokers)'} ...",
+    typer.echo(f"ensuring topics on {','.join(settings.kafka.brokers) or '(no brokers)'} ...",
                err=True)
     result = _run_events(lambda: commands.topics_ensure(settings))
     for topic, outcome in sorted(result.items()):
@@ -189,7 +189,7 @@ def consume(
     batch_size: Annotated[int, typer.Option(
         min=1, max=10_000, help="Messages handled (and offsets committed) per batch.")] = 500,
 ) -> None:
-    """Consume topics as a consumer group and run its handlers (artisan's kafka:consume).
+    """Consume topics as a consumer group and run its handlers.
 
     A group with no registered handlers prints each event as one JSON line. Offsets are
     committed after handling; an event the group already handled has no second effect; a

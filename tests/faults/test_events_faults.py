@@ -51,7 +51,7 @@ async def test_writes_succeed_while_kafka_is_down_and_every_event_arrives_after(
     settings = clean_db
     group = recorder("it-outage")
     await group_at_end(settings, group, ["user-events"])
-    start = await topic_ends(settings.kafka_brokers, "user-events")
+    start = await topic_ends(settings.kafka.brokers, "user-events")
     async with running_app(settings) as (app, _):
         relay = app.state.events.relay
 
@@ -78,7 +78,7 @@ async def test_writes_succeed_while_kafka_is_down_and_every_event_arrives_after(
             return len(await effects(settings, group, ids)) >= len(ids)
         await wait_for(all_handled, 240, interval=0.5)
         assert await _pending(app, ids) == 0
-        records = await read_topic(settings.kafka_brokers, "user-events", timeout=30,
+        records = await read_topic(settings.kafka.brokers, "user-events", timeout=30,
                                    start=start)
     found = envelopes_of(records, set(ids))
     assert sorted(e["id"] for e in found) == sorted(ids)  # every event, none twice
@@ -102,7 +102,7 @@ def _consumer(stack_env, group: str, timeout_ms: int) -> subprocess.Popen:
 async def test_consumers_killed_mid_batch_and_rebalanced_have_one_effect_per_event(
         clean_db, stack_env):
     settings = clean_db
-    settings.events_consumers_enabled = False
+    settings.events.consumers_enabled = False
     group = f"it-kill-{uuid.uuid4().hex[:8]}"
     await group_at_end(settings, group, ["user-events"])
     async with running_app(settings) as (app, _):

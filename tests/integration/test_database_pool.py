@@ -34,7 +34,7 @@ async def _used_then_dropped(engine, settings) -> int:
 
 
 def _pool_of_one(stack_settings, ping_after_idle: float):
-    return database.create_engine(stack_settings.model_copy(update={
+    return database.create_engine(stack_settings.with_changes(**{
         "db_ping_after_idle": ping_after_idle, "db_pool_size": 1, "db_max_overflow": 0}))
 
 

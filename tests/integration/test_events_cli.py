@@ -30,7 +30,7 @@ pytestmark = pytest.mark.integration
 
 async def _publish_and_relay(settings, count: int) -> list[str]:
     """Profile views (analytics-events: a topic the benchmark leaves alone, so short)."""
-    settings.events_consumers_enabled = False
+    settings.events.consumers_enabled = False
     ids = []
     async with running_app(settings) as (app, _):
         async with app.state.sessionmaker() as session:

@@ -53,7 +53,7 @@ async def test_a_claim_rolled_back_by_a_failed_handler_lets_the_other_consumer_h
 async def test_a_consumer_commits_what_it_handled_once_idle_without_waiting_the_interval(
         clean_db, recorder):
     settings = clean_db
-    settings.events_commit_interval = 60.0  # only the idle flush can commit within the test
+    settings.events.commit_interval = 60.0  # only the idle flush can commit within the test
     group = recorder("it-commit")
     await group_at_end(settings, group, ["user-events"])
     async with running_app(settings) as (app, _):

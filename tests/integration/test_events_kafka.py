@@ -48,14 +48,14 @@ async def test_an_event_written_with_a_domain_change_reaches_kafka_once(clean_db
     settings = clean_db
     group = recorder("it-once")
     await group_at_end(settings, group, ["user-events"])
-    start = await topic_ends(settings.kafka_brokers, "user-events")
+    start = await topic_ends(settings.kafka.brokers, "user-events")
     async with running_app(settings) as (app, _):
         ids = await _write_users(app, 40)
 
         async def all_handled():
             return len(await effects(settings, group, ids)) >= 40
         await wait_for(all_handled, 60)
-        records = await read_topic(settings.kafka_brokers, "user-events", start=start)
+        records = await read_topic(settings.kafka.brokers, "user-events", start=start)
     found = envelopes_of(records, set(ids))
     assert sorted(e["id"] for e in found) == sorted(ids)  # each id once on the topic
     # One key's events sit on one partition, in the order they were written.
@@ -90,11 +90,11 @@ async def test_a_malformed_message_lands_in_the_dlq_and_the_consumer_goes_on(cle
     settings = clean_db
     group = recorder("it-dlq")
     await group_at_end(settings, group, ["user-events"])
-    dlq_start = await topic_ends(settings.kafka_brokers, "user-events.dlq")
+    dlq_start = await topic_ends(settings.kafka.brokers, "user-events.dlq")
     marker = uuid.uuid4().hex
     async with running_app(settings) as (app, _):
         await wait_for(lambda: _true_when(app.state.events.relay.sink.topics_ready), 60)
-        producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_brokers)
+        producer = AIOKafkaProducer(bootstrap_servers=settings.kafka.brokers)
         await producer.start()
         try:
             await producer.send_and_wait("user-events", f"not json {marker}".encode(), key=b"77")
@@ -110,7 +110,7 @@ async def test_a_malformed_message_lands_in_the_dlq_and_the_consumer_goes_on(cle
         async def good_handled():
             return bool(await effects(settings, group, [good.id]))
         await wait_for(good_handled, 60)
-        dlq = await read_topic(settings.kafka_brokers, "user-events.dlq", start=dlq_start)
+        dlq = await read_topic(settings.kafka.brokers, "user-events.dlq", start=dlq_start)
     ours = [orjson.loads(r["value"]) for r in dlq if marker.encode() in r["value"]]
     groups = {m["group"] for m in ours}
     assert group in groups
@@ -124,10 +124,10 @@ async def test_a_malformed_message_lands_in_the_dlq_and_the_consumer_goes_on(cle
 
 async def test_two_relays_on_one_database_publish_every_row_once_in_key_order(clean_db):
     """Two gateway instances (relays) share the outbox: SKIP LOCKED and the per-key guard."""
-    settings = kafka_settings({"DATABASE_URL": clean_db.database_url,
-                               "KAFKA_BROKERS": ",".join(clean_db.kafka_brokers)},
+    settings = kafka_settings({"DATABASE_URL": clean_db.database.url,
+                               "KAFKA_BROKERS": ",".join(clean_db.kafka.brokers)},
                               outbox_batch_size=50, events_consumers_enabled=False)
-    start = await topic_ends(settings.kafka_brokers, "user-events")
+    start = await topic_ends(settings.kafka.brokers, "user-events")
     async with running_app(settings) as (app_a, _), running_app(settings) as (app_b, _):
         ids = []
         async with app_a.state.sessionmaker() as session:
@@ -142,7 +142,7 @@ async def test_two_relays_on_one_database_publish_every_row_once_in_key_order(cl
                 return await session.scalar(select(func.count()).select_from(OutboxEvent)
                                             .where(OutboxEvent.sent_at.is_(None))) == 0
         await wait_for(drained, 60)
-        records = await read_topic(settings.kafka_brokers, "user-events", start=start)
+        records = await read_topic(settings.kafka.brokers, "user-events", start=start)
         sent_by = (app_a.state.events.relay.sent_total, app_b.state.events.relay.sent_total)
     found = envelopes_of(records, set(ids))
     assert len(found) == 600 and len({e["id"] for e in found}) == 600
@@ -204,7 +204,7 @@ async def test_a_row_too_large_for_kafka_is_dead_lettered_and_the_rows_behind_it
     settings = clean_db
     group = recorder("it-dead-row")
     await group_at_end(settings, group, ["user-events"])
-    dlq_start = await topic_ends(settings.kafka_brokers, "user-events.dlq")
+    dlq_start = await topic_ends(settings.kafka.brokers, "user-events.dlq")
     big_id = str(uuid.uuid4())
     async with running_app(settings) as (app, _):
         await wait_for(lambda: _true_when(app.state.events.relay.sink.topics_ready), 60)
@@ -219,7 +219,7 @@ async def test_a_row_too_large_for_kafka_is_dead_lettered_and_the_rows_behind_it
         async def after_handled():
             return bool(await effects(settings, group, [after.id]))
         await wait_for(after_handled, 60)
-        dlq = await read_topic(settings.kafka_brokers, "user-events.dlq", start=dlq_start)
+        dlq = await read_topic(settings.kafka.brokers, "user-events.dlq", start=dlq_start)
         async with app.state.sessionmaker() as session:
             big = (await session.execute(select(OutboxEvent)
                                          .where(OutboxEvent.event_id == big_id))).scalar_one()

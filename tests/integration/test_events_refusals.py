@@ -55,7 +55,7 @@ async def _limited_topic(settings, prefix: str) -> AsyncIterator[_Parts]:
     """A new topic that takes records of at most 10,000 bytes, with the database and a
     connected Kafka client; closed after."""
     topic = f"{prefix}-{uuid.uuid4().hex[:8]}"
-    await _create_topics(settings.kafka_brokers, topic)
+    await _create_topics(settings.kafka.brokers, topic)
     engine = database.create_engine(settings)
     kafka = KafkaConnection(settings)
     await kafka.start()
@@ -109,8 +109,8 @@ async def test_a_row_refused_when_sent_alone_is_dead_lettered_and_later_rows_sti
             await add((big_id, b"b" * 20_000),
                       *((i, orjson.dumps({"id": i})) for i in small_ids[1:]))
             await wait_for(lambda: _is(counts(), (4, 1)), 60)
-        records = await read_topic(settings.kafka_brokers, topic)
-        notices = await read_topic(settings.kafka_brokers, f"{topic}.dlq")
+        records = await read_topic(settings.kafka.brokers, topic)
+        notices = await read_topic(settings.kafka.brokers, f"{topic}.dlq")
         async with parts.sessionmaker() as session:
             big = (await session.execute(select(OutboxEvent)
                                          .where(OutboxEvent.event_id == big_id))).scalar_one()
@@ -146,7 +146,7 @@ async def test_a_topic_that_refuses_full_batches_gets_smaller_ones_and_every_row
                                         payload=orjson.dumps({"id": event_id, "pad": "p" * 1450})))
         async with _relay_running(parts, settings) as relay:
             await wait_for(lambda: _is(sent(), len(ids)), 120)
-        records = await read_topic(settings.kafka_brokers, topic)
+        records = await read_topic(settings.kafka.brokers, topic)
     assert [orjson.loads(r["value"])["id"] for r in records] == ids  # once each, in order
     assert relay.sink.batch_bytes[topic] < 50_000  # lowered, from the refused ~90 KB batch on
     assert relay.failures <= 8  # one per halving (256 KiB -> under 10,000 bytes), not per row

@@ -56,7 +56,7 @@ async def test_rows_being_marked_stay_locked_and_hold_back_their_keys_for_other_
 
 async def test_a_commit_of_another_writer_wakes_the_relay_through_the_insert_trigger(clean_db):
     """No in-process signal and no poll within the test's bound: only the NOTIFY can wake it."""
-    settings = kafka_settings({"DATABASE_URL": clean_db.database_url, "KAFKA_BROKERS": ""},
+    settings = kafka_settings({"DATABASE_URL": clean_db.database.url, "KAFKA_BROKERS": ""},
                               kafka_brokers=[], outbox_poll_interval=60,
                               events_consumers_enabled=False)
     async with running_app(settings) as (app, _):
@@ -106,7 +106,7 @@ async def test_a_failed_background_marking_sends_its_rows_again_and_loses_none(
         clean_db, monkeypatch):
     """The database fails while a round is being marked sent: its rows stay pending and are
     sent again (at least once; the consumers' processed-events record absorbs the repeat)."""
-    settings = kafka_settings({"DATABASE_URL": clean_db.database_url, "KAFKA_BROKERS": ""},
+    settings = kafka_settings({"DATABASE_URL": clean_db.database.url, "KAFKA_BROKERS": ""},
                               kafka_brokers=[], outbox_batch_size=2, outbox_poll_interval=0.1)
     engine = database.create_engine(settings)
     sessionmaker = database.create_sessionmaker(engine)

@@ -103,7 +103,7 @@ async def test_a_schema_one_migration_behind_is_503_naming_migrate(empty_databas
 async def test_two_instances_migrating_on_start_at_once_both_come_up(empty_database):
     import asyncio
 
-    settings = empty_database.model_copy(update={"db_migrate_on_start": True})
+    settings = empty_database.with_changes(**{"db_migrate_on_start": True})
     engines = [database.create_engine(settings) for _ in range(2)]
     try:
         # The advisory lock serialises them: the second finds the schema at head.

@@ -71,11 +71,11 @@ def observed_group():
 
 async def test_a_requests_trace_reaches_kafka_headers_and_the_consumers_log(clean_db,
                                                                               observed_group):
-    settings = clean_db.model_copy(update={"log_level": "info"})
+    settings = clean_db.with_changes(**{"log_level": "info"})
     await topics_ensure(settings)  # a fresh cluster has none yet
     await group_at_end(settings, observed_group, ["user-events"])
-    start = await topic_ends(settings.kafka_brokers, "user-events")
-    dlq_start = await topic_ends(settings.kafka_brokers, "user-events.dlq")
+    start = await topic_ends(settings.kafka.brokers, "user-events")
+    dlq_start = await topic_ends(settings.kafka.brokers, "user-events.dlq")
     request_id = f"req-{uuid.uuid4().hex[:12]}"
     lines = JsonLines()
     root = logging.getLogger()
@@ -100,7 +100,7 @@ async def test_a_requests_trace_reaches_kafka_headers_and_the_consumers_log(clea
             await wait_for(seen, 60)
 
             # A poison message with the same headers: its dead letter keeps them.
-            producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_brokers)
+            producer = AIOKafkaProducer(bootstrap_servers=settings.kafka.brokers)
             await producer.start()
             try:
                 await producer.send_and_wait(
@@ -111,13 +111,13 @@ async def test_a_requests_trace_reaches_kafka_headers_and_the_consumers_log(clea
                 await producer.stop()
 
             async def dead_lettered():
-                ends = await topic_ends(settings.kafka_brokers, "user-events.dlq")
+                ends = await topic_ends(settings.kafka.brokers, "user-events.dlq")
                 return ends != dlq_start
             await wait_for(dead_lettered, 60)
         finally:
             root.removeHandler(lines)
 
-    records = await asyncio.to_thread(kcat_records, settings.kafka_brokers, "user-events", start)
+    records = await asyncio.to_thread(kcat_records, settings.kafka.brokers, "user-events", start)
     created = [r for r in records if b'"user.created"' in r["value"] and tag.encode() in r["value"]]
     assert len(created) == 1
     headers = created[0]["headers"]
@@ -134,7 +134,7 @@ async def test_a_requests_trace_reaches_kafka_headers_and_the_consumers_log(clea
     assert isinstance(line["partition"], int) and isinstance(line["offset"], int)
     assert line["level"] == "info" and line["logger"] == "snaproom_gateway.tests.observe"
 
-    dead = await asyncio.to_thread(kcat_records, settings.kafka_brokers, "user-events.dlq",
+    dead = await asyncio.to_thread(kcat_records, settings.kafka.brokers, "user-events.dlq",
                                    dlq_start)
     ours = [r for r in dead if tag.encode() in r["value"]]
     assert ours, "the poison message was not dead-lettered"

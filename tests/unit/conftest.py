@@ -6,7 +6,7 @@ from tests.apps import running_app
 @pytest.fixture
 def domain_settings(embedded_settings):
     # Generous limits: the rate limit tests set their own.
-    return embedded_settings.model_copy(update={
+    return embedded_settings.with_changes(**{
         "rate_limit_login": "1000/minute", "rate_limit_signup": "1000/minute",
         "rate_limit_writes": "1000/minute", "user_deletion_retry_delay": 0.0})
 

@@ -131,7 +131,7 @@ def test_cli_create_admin_creates_then_promotes_and_validates(tmp_path):
 
 async def test_a_cli_made_admin_can_sign_in_and_read_the_trail(tmp_path, domain_settings):
     env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path),
-           "DATABASE_URL": domain_settings.database_url}
+           "DATABASE_URL": domain_settings.database.url}
     result = await asyncio.to_thread(
         subprocess.run, [sys.executable, "-m", "snaproom_gateway", "users", "create-admin",
                          "--email", "ops@example.com", "--password-stdin"], env=env, cwd=tmp_path,

@@ -122,7 +122,7 @@ async def test_a_failing_handler_is_retried_then_dead_lettered(embedded_settings
         raise RuntimeError("boom")
 
     try:
-        embedded_settings.events_retry_backoff = 0.01
+        embedded_settings.events.retry_backoff = 0.01
         async with running_app(embedded_settings) as (app, _):
             async with app.state.sessionmaker() as session:
                 await publish(session, "user.deleted", user_id=1, data={})
@@ -131,7 +131,7 @@ async def test_a_failing_handler_is_retried_then_dead_lettered(embedded_settings
             await _eventually(lambda: len(bus.dead_letters) == 1)
             assert "boom" in bus.dead_letters[0]["error"]
             # One try in the batch, then 1 + EVENTS_HANDLER_RETRIES alone.
-            assert len(calls) == 1 + embedded_settings.events_handler_retries + 1
+            assert len(calls) == 1 + embedded_settings.events.handler_retries + 1
     finally:
         registry.unregister(always_fails)
 
@@ -150,7 +150,7 @@ async def test_handler_effects_and_the_processed_record_commit_together(embedded
             raise RuntimeError("first try fails")
 
     try:
-        embedded_settings.events_retry_backoff = 0.01
+        embedded_settings.events.retry_backoff = 0.01
         async with running_app(embedded_settings) as (app, _):
             async with app.state.sessionmaker() as session:
                 envelope = await publish(session, "user.updated", user_id=1,

@@ -32,7 +32,7 @@ class _StuckProducer:
 
 
 async def test_rows_the_producer_never_took_fail_and_are_not_counted_as_sent(embedded_settings):
-    embedded_settings.kafka_request_timeout_ms = 500
+    embedded_settings.kafka.request_timeout_ms = 500
     producer = _StuckProducer()
     sink = KafkaSink(SimpleNamespace(producer=producer, admin=None), embedded_settings)
     sink._batches = lambda producer, rows, indices, limit: iter(

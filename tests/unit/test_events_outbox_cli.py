@@ -18,7 +18,7 @@ from tests.events_support import wait_for
 
 
 def _cli(settings, cwd, *args: str) -> subprocess.CompletedProcess:
-    env = {"PATH": "/usr/bin:/bin", "HOME": str(cwd), "DATABASE_URL": settings.database_url}
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(cwd), "DATABASE_URL": settings.database.url}
     return subprocess.run([sys.executable, "-m", "snaproom_gateway", "outbox", *args], env=env,
                           cwd=cwd, capture_output=True, text=True, timeout=120)
 

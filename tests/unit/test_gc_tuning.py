@@ -18,5 +18,5 @@ async def test_the_started_app_has_frozen_its_startup_heap_and_thaws_it_on_shutd
 
 
 async def test_gc_freeze_false_leaves_the_collector_alone(embedded_settings):
-    async with running_app(embedded_settings.model_copy(update={"gc_freeze": False})):
+    async with running_app(embedded_settings.with_changes(**{"gc_freeze": False})):
         assert gc.get_freeze_count() == 0

@@ -145,7 +145,7 @@ async def test_reading_a_conversation_errors(app_client):
 async def test_message_writes_are_rate_limited_per_user(app_client):
     app, client = app_client
     _, token_a, bob, _ = await connected_pair(client, "alice", "bob")
-    app.state.settings = app.state.settings.model_copy(update={"rate_limit_writes": "2/minute"})
+    app.state.settings = app.state.settings.with_changes(**{"rate_limit_writes": "2/minute"})
     codes = [(await client.post("/api/messages", json={"to_user_id": bob["id"], "text": "x"},
                                 headers=bearer(token_a))).status_code for _ in range(3)]
     assert codes[0] == 201 and codes[-1] == 429

@@ -7,7 +7,7 @@ from tests.users_api import PASSWORD, bearer, signup
 
 async def test_login_is_limited_per_ip_with_429_retry_after_and_ratelimit_headers(
         domain_settings):
-    settings = domain_settings.model_copy(update={"rate_limit_login": "3/minute"})
+    settings = domain_settings.with_changes(**{"rate_limit_login": "3/minute"})
     async with running_app(settings) as (_, client):
         await signup(client, "brute")
         good = await client.post("/api/auth/login", json={
@@ -27,7 +27,7 @@ async def test_login_is_limited_per_ip_with_429_retry_after_and_ratelimit_header
 
 
 async def test_the_login_limit_counts_each_ip_apart(domain_settings):
-    settings = domain_settings.model_copy(update={"rate_limit_login": "1/minute"})
+    settings = domain_settings.with_changes(**{"rate_limit_login": "1/minute"})
     async with running_app(settings) as (app, client):
         import httpx
 
@@ -42,7 +42,7 @@ async def test_the_login_limit_counts_each_ip_apart(domain_settings):
 
 
 async def test_signup_is_limited_per_ip(domain_settings):
-    settings = domain_settings.model_copy(update={"rate_limit_signup": "2/hour"})
+    settings = domain_settings.with_changes(**{"rate_limit_signup": "2/hour"})
     async with running_app(settings) as (_, client):
         await signup(client, "first_one")
         await signup(client, "second_one")
@@ -52,7 +52,7 @@ async def test_signup_is_limited_per_ip(domain_settings):
 
 
 async def test_writes_are_limited_per_user_not_per_ip(domain_settings):
-    settings = domain_settings.model_copy(update={"rate_limit_writes": "2/minute"})
+    settings = domain_settings.with_changes(**{"rate_limit_writes": "2/minute"})
     async with running_app(settings) as (app, client):
         _, alice = await signup(client, "alice")
         _, bob = await signup(client, "bob")
@@ -102,7 +102,7 @@ def test_a_bad_rate_limit_setting_names_the_variable(monkeypatch, tmp_path):
 
 async def test_every_limits_strategy_refuses_the_request_over_the_limit(domain_settings):
     for strategy in ("moving-window", "sliding-window-counter", "fixed-window"):
-        settings = domain_settings.model_copy(update={"rate_limit_login": "2/minute",
+        settings = domain_settings.with_changes(**{"rate_limit_login": "2/minute",
                                                       "rate_limit_strategy": strategy})
         async with running_app(settings) as (_, client):
             codes = [(await client.post("/api/auth/login", json={

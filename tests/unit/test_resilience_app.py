@@ -91,7 +91,7 @@ async def test_a_404_is_not_a_failure(client_app):
 
 async def test_infrastructure_errors_answer_503_and_open_the_breaker(client_app):
     app, client = client_app
-    threshold = app.state.settings.breaker_failure_threshold
+    threshold = app.state.settings.breakers.failure_threshold
     for _ in range(threshold):
         response = await client.get("/t/db-unreachable")
         assert response.status_code == 503
@@ -143,7 +143,7 @@ async def test_metrics_expose_breaker_state(embedded_settings):
 
 
 async def test_metrics_need_the_bearer_token_when_one_is_set(embedded_settings):
-    embedded_settings.metrics_token = "scrape-secret"
+    embedded_settings.observability.metrics_token = "scrape-secret"
     async with running_app(embedded_settings) as (_, client):
         without = await client.get("/metrics")
         wrong = await client.get("/metrics", headers={"Authorization": "Bearer guess"})

@@ -16,11 +16,11 @@ def clean_env(monkeypatch, tmp_path):
 
 def test_no_environment_means_embedded_backends():
     settings = load_settings()
-    assert settings.uses_sqlite
+    assert settings.database.uses_sqlite
     assert settings.effective_cache_driver == "memory"
     assert not settings.redis_configured
-    assert not settings.kafka_configured
-    assert settings.migrate_on_start
+    assert not settings.kafka.configured
+    assert settings.database.should_migrate_on_start
 
 
 def test_environment_switches_to_the_full_stack(monkeypatch):
@@ -28,11 +28,11 @@ def test_environment_switches_to_the_full_stack(monkeypatch):
     monkeypatch.setenv("REDIS_SENTINELS", "s1:26379, s2:26379,s3:26379")
     monkeypatch.setenv("KAFKA_BROKERS", "kafka-1:9092,kafka-2:9092,kafka-3:9092")
     settings = load_settings()
-    assert settings.database_url == "postgresql+asyncpg://u:p@db:5432/snaproom"
-    assert settings.redis_sentinels == ["s1:26379", "s2:26379", "s3:26379"]
+    assert settings.database.url == "postgresql+asyncpg://u:p@db:5432/snaproom"
+    assert settings.redis.sentinels == ["s1:26379", "s2:26379", "s3:26379"]
     assert settings.effective_cache_driver == "redis"
-    assert settings.kafka_brokers == ["kafka-1:9092", "kafka-2:9092", "kafka-3:9092"]
-    assert not settings.migrate_on_start
+    assert settings.kafka.brokers == ["kafka-1:9092", "kafka-2:9092", "kafka-3:9092"]
+    assert not settings.database.should_migrate_on_start
 
 
 @pytest.mark.parametrize(

@@ -243,7 +243,7 @@ async def test_a_deletion_that_cannot_finish_is_compensated_and_reported(app_cli
     async with app.state.sessionmaker() as session:
         saga = await session.scalar(select(UserDeletion))
         row = await session.get(User, user["id"])
-    max_attempts = app.state.settings.user_deletion_max_attempts
+    max_attempts = app.state.settings.users.deletion_max_attempts
     assert (saga.status, saga.attempts) == ("compensated", max_attempts)
     assert (row.status, row.email, row.deleted_at) == ("active", "stuck@example.com", None)
     # Nothing half-deleted: the steps that did run before the failure were undone too.

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from snaproom_gateway.analytics.models import ProfileViewCount
 from snaproom_gateway.cache import domain_cache
 from snaproom_gateway.cache.stale import mark_stale
+from snaproom_gateway.core.constants import user_tag
 from snaproom_gateway.users import events
 from snaproom_gateway.users.cached_answers import views_key
 from snaproom_gateway.users.deletion import purge_step
@@ -38,7 +39,7 @@ async def cached_views(state: Any, user_id: int) -> int:
             return str(await views_of(own, user_id)).encode()
 
     body = await domain_cache.get_or_load(state, views_key(user_id), load, ttl=VIEWS_CACHE_TTL,
-                                          tags=(views_tag(user_id), f"user:{user_id}"))
+                                          tags=(views_tag(user_id), user_tag(user_id)))
     return int(body)
 
 

@@ -21,7 +21,7 @@ from snaproom_gateway.api import realtime_lifespan
 from snaproom_gateway.api.admin.cache import router as cache_admin_router
 from snaproom_gateway.api.admin.events import router as events_admin_router
 from snaproom_gateway.api.admin.resilience import router as breakers_admin_router
-from snaproom_gateway.api.error_responses import document_unreadable_bodies
+from snaproom_gateway.api.error_responses import answer_domain_errors, document_unreadable_bodies
 from snaproom_gateway.api.nul_guard import NulGuardMiddleware
 from snaproom_gateway.api.routes.audit import router as audit_router
 from snaproom_gateway.api.routes.auth import router as auth_router
@@ -63,11 +63,11 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         state.engine = database.create_engine(settings)
         stack.push_async_callback(database.dispose, state.engine, 5.0)
         state.sessionmaker = database.create_sessionmaker(state.engine)
-        if settings.tracing_enabled:
+        if settings.observability.tracing_enabled:
             from snaproom_gateway.observability import tracing
 
             tracing.instrument_engine(state.engine)
-        if settings.migrate_on_start:
+        if settings.database.should_migrate_on_start:
             await migrations.upgrade(state.engine)
         # An unmigrated or behind schema: one line now, 503s naming `migrate` until it is done.
         state.schema_guard = await schema_guard.start(state.engine, settings.health_probe_timeout)
@@ -76,7 +76,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if state.redis is not None:
             stack.push_async_callback(redis.close, state.redis)
 
-        state.kafka = kafka.KafkaConnection(settings) if settings.kafka_configured else None
+        state.kafka = kafka.KafkaConnection(settings) if settings.kafka.configured else None
         if state.kafka is not None:
             await state.kafka.start()
             stack.push_async_callback(state.kafka.close)
@@ -89,7 +89,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # Redis errors of the cache count on the shared Redis breaker; while it is open the
         # cache reads are misses at once (the cache never turns them into 503s).
         state.cache = build_cache(settings, state.redis, breaker=state.breakers["redis"])
-        await state.cache.start(prune_interval=settings.cache_prune_interval)
+        await state.cache.start(prune_interval=settings.cache.prune_interval)
         stack.push_async_callback(state.cache.close)
         database.set_after_commit(state.sessionmaker, drop_after_commit(state.cache))
 
@@ -105,12 +105,12 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         state.rate_limiter = ratelimit.RequestLimiter(settings, state.redis)
         state.health_components["rate_limiter"] = state.rate_limiter.health
         state.profile_views = ProfileViewCounter(
-            state.sessionmaker, interval=settings.profile_views_flush_interval,
-            max_pending=settings.profile_views_flush_max)
+            state.sessionmaker, interval=settings.users.profile_views_flush_interval,
+            max_pending=settings.users.profile_views_flush_max)
         state.profile_views.start()
         stack.push_async_callback(state.profile_views.close)
         session_janitor = asyncio.create_task(
-            janitor.purge_forever(state.sessionmaker, settings.session_purge_interval),
+            janitor.purge_forever(state.sessionmaker, settings.auth.session_purge_interval),
             name="session-janitor")
         stack.push_async_callback(janitor.stop, session_janitor)
 
@@ -119,17 +119,17 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             stack.callback(gc_tuning.unfreeze)
 
         log.info("%s %s started (database=%s, cache=%s, events=%s)", SERVICE_NAME, __version__,
-                 "sqlite" if settings.uses_sqlite else "postgresql",
+                 "sqlite" if settings.database.uses_sqlite else "postgresql",
                  settings.effective_cache_driver,
-                 "kafka" if settings.kafka_configured else "in-process")
+                 "kafka" if settings.kafka.configured else "in-process")
         yield
         log.info("shutting down")
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or load_settings()
-    configure_logging(settings.log_level, settings.effective_log_format,
-                      access_log=settings.access_log)
+    configure_logging(settings.observability.log_level, settings.effective_log_format,
+                      access_log=settings.observability.access_log)
     app = FastAPI(
         title="Snaproom gateway",
         version=__version__,
@@ -154,12 +154,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(breakers_admin_router)
     app.include_router(events_admin_router)
     app.include_router(cache_admin_router)
-    if settings.tracing_enabled:  # OpenTelemetry, optional: not even imported when off.
-        # Before the fast path, which wraps the stack.
+    # OpenTelemetry, optional: not even imported when off. Before the fast path, which wraps
+    # the stack.
+    if settings.observability.tracing_enabled:
         from snaproom_gateway.observability import tracing
 
         tracing.instrument_app(app, settings)
-    if settings.cache_http_fast_path:
+    if settings.cache.http_fast_path:
         # Cached GETs, anonymous or signed in, are answered before the middleware stack.
         install_fast_path(app, users_answers.CACHEABLE_ROUTES + messages_answers.CACHEABLE_ROUTES,
                           viewer=sessions.cached_viewer, viewer_key=sessions.cached_viewer_key,
@@ -173,6 +174,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(presence_router)
     app.include_router(notifications_router)
     app.include_router(realtime_router)
+    answer_domain_errors(app)
     document_unreadable_bodies(app)
     return app
 

@@ -15,10 +15,10 @@ from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBea
 from snaproom_gateway.api.deps import SessionDep
 from snaproom_gateway.auth import sessions
 from snaproom_gateway.auth.schemas import AuthUser
+from snaproom_gateway.core.constants import SESSION_COOKIE
 
 NOT_AUTHENTICATED = "Not authenticated"
 ADMIN_REQUIRED = "Admin role required"
-SESSION_COOKIE = "snaproom_session"
 
 # auto_error=False: the missing-token answer is ours (401 with WWW-Authenticate), and both
 # schemes appear in the OpenAPI document so clients know where the token may go.

@@ -1,11 +1,16 @@
-"""The error answers routes declare in the OpenAPI schema: always `{"detail": ...}`."""
+"""Error answers: always `{"detail": ...}`. The one handler of domain errors, and the answers
+routes declare in the OpenAPI schema."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel
+
+from snaproom_gateway.api.ratelimit import rate_limit_headers
+from snaproom_gateway.core.errors import DomainError
 
 
 class ErrorDetail(BaseModel):
@@ -21,6 +26,20 @@ _DESCRIPTIONS = {
     429: "Too many requests; see Retry-After and X-RateLimit-*",
     503: "A backing service (presence store) is unavailable; retry later",
 }
+
+
+async def domain_error_answer(request: Request, exc: Exception) -> JSONResponse:
+    """A domain error as the 4xx answer: the same bytes FastAPI's HTTPException handler sends."""
+    assert isinstance(exc, DomainError)
+    headers = dict(exc.headers)
+    if exc.with_rate_limit_headers:
+        headers |= rate_limit_headers(request)
+    return JSONResponse({"detail": exc.detail}, status_code=exc.status_code,
+                        headers=headers or None)
+
+
+def answer_domain_errors(app: FastAPI) -> None:
+    app.add_exception_handler(DomainError, domain_error_answer)
 
 
 def error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:

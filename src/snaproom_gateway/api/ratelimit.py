@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Literal
 
-from fastapi import HTTPException, Request, Response, status
+from fastapi import Depends, HTTPException, Request, Response, status
 
 from snaproom_gateway.api.auth import CurrentUser
 from snaproom_gateway.infra.ratelimit import Decision, LimiterBusy, RequestLimiter
@@ -28,9 +28,9 @@ def _headers(decision: Decision) -> dict[str, str]:
 async def _apply(request: Request, response: Response, name: str, identity: str) -> None:
     settings = request.app.state.settings
     limiter: RequestLimiter | None = getattr(request.app.state, "rate_limiter", None)
-    if limiter is None or not settings.rate_limit_enabled:
+    if limiter is None or not settings.rate_limits.enabled:
         return
-    spec = getattr(settings, f"rate_limit_{name}")
+    spec = getattr(settings.rate_limits, name)
     try:
         decision = await limiter.hit(spec, name, identity)
     except LimiterBusy:  # load: refused with 503 and Retry-After, never admitted unchecked
@@ -71,3 +71,7 @@ def rate_limit(name: str, *, key: Literal["ip", "user"] = "ip"
         await _apply(request, response, name, f"ip:{client_ip(request)}")
 
     return per_ip
+
+
+# Writes of a signed-in user (profile, connections, messages): RATE_LIMIT_WRITES per user.
+writes_limited = Depends(rate_limit("writes", key="user"))

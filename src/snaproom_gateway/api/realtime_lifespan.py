@@ -26,16 +26,17 @@ async def on_push(state: Any, user_ids: list[int], payload: dict[str, Any]) -> N
 
 
 async def start(state: Any, settings: Settings, stack: AsyncExitStack) -> None:
-    timeout = settings.realtime_redis_timeout
+    timeout = settings.realtime.redis_timeout
     breakers = getattr(state, "breakers", None)
     breaker = breakers["redis"] if breakers is not None and state.redis is not None else None
     state.presence = create_presence(state.redis, timeout, breaker)
     state.recent_messages = create_recent_messages(
-        state.redis, settings.recent_messages_ttl, timeout, settings.recent_messages_limit,
+        state.redis, settings.realtime.recent_messages_ttl, timeout,
+        settings.realtime.recent_messages_limit,
         breaker, build_sealer(settings) if state.redis is not None else None)
     state.realtime_hub = LocalHub()
     # At most half the Redis pool for pushes: the rest stays for cache, presence and limits.
-    pushes = min(settings.realtime_push_concurrency, max(1, settings.redis_max_connections // 2))
+    pushes = min(settings.realtime.push_concurrency, max(1, settings.redis.max_connections // 2))
     state.realtime_bus = create_realtime_bus(state.redis, timeout, breaker, pushes)
     await state.realtime_bus.start(lambda user_ids, payload: on_push(state, user_ids, payload))
     stack.push_async_callback(state.realtime_bus.close)

@@ -13,7 +13,7 @@ from snaproom_gateway.core.settings import Settings
 
 def http_protocol(settings: Settings) -> Any:
     """The HTTP protocol: httptools, answering L1 cache hits itself unless the fast path is off."""
-    if not settings.cache_http_fast_path:
+    if not settings.cache.http_fast_path:
         return "httptools"
     from snaproom_gateway.cache.http_protocol import FastPathHttpProtocol
 
@@ -29,16 +29,16 @@ def run(settings: Settings, app: Any = "snaproom_gateway.api.app:app", *, host: 
 
     # uvicorn's loggers write through ours (same format as the app's lines): log_config=None
     # keeps uvicorn from installing its own handlers, here and in each worker.
-    configure_logging(settings.log_level, settings.effective_log_format,
-                      access_log=settings.access_log)
+    configure_logging(settings.observability.log_level, settings.effective_log_format,
+                      access_log=settings.observability.access_log)
     options: dict[str, Any] = {
         "host": host or settings.host,
         "port": port or settings.port,
         "workers": workers or settings.web_concurrency,
         "loop": "uvloop",
         "http": http_protocol(settings),
-        "log_level": settings.log_level,
-        "access_log": settings.access_log,
+        "log_level": settings.observability.log_level,
+        "access_log": settings.observability.access_log,
         "log_config": None,
         "proxy_headers": True,
         "ws": GoingAwayWebSocketProtocol,  # open sockets get 1001 on SIGTERM, not 1012

@@ -1,4 +1,4 @@
-"""Frames a client may send on /ws (DevConnect's Socket.io events, as JSON objects)."""
+"""Frames a client may send on /ws, as JSON objects."""
 
 from __future__ import annotations
 
@@ -6,7 +6,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
-from snaproom_gateway.messages.schemas import MAX_ID, MessageText
+from snaproom_gateway.core.constants import MAX_ID
+from snaproom_gateway.messages.schemas import MessageText
 
 
 class PresenceQuery(BaseModel):

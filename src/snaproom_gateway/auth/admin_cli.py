@@ -33,7 +33,7 @@ def create_admin_command(settings: Settings, email: str, username: str | None,
     async def run() -> tuple[int, str]:
         engine = database.create_engine(settings)
         try:
-            if settings.migrate_on_start:
+            if settings.database.should_migrate_on_start:
                 await migrations.upgrade(engine)
             async with database.create_sessionmaker(engine)() as session:
                 new_name = None

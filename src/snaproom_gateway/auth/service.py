@@ -36,7 +36,7 @@ async def _open_session(state: Any, session: AsyncSession, user: User, client: C
                         audit_action: str) -> SignedIn:
     """Open a session for `user`, publish user.login and the audit event in the same commit,
     then cache the session (after the commit, so the cache never holds an uncommitted one)."""
-    token, info = await sessions.create(session, user, state.settings.session_ttl,
+    token, info = await sessions.create(session, user, state.settings.auth.session_ttl,
                                         ip=client.ip, user_agent=client.user_agent)
     await events.user_login(session, user.id, client.ip)
     await events.audit(session, audit_action, user.id, ip=client.ip)

@@ -70,7 +70,7 @@ async def create(session: AsyncSession, user: User, ttl: int, *, ip: str | None,
 
 async def remember(state: Any, info: SessionInfo) -> None:
     remaining = int(info.expires_at - datetime.now(UTC).timestamp())
-    ttl = min(state.settings.session_cache_ttl, remaining)
+    ttl = min(state.settings.auth.session_cache_ttl, remaining)
     if ttl <= 0:
         return
     fields = asdict(info)

@@ -19,17 +19,17 @@ def build_cache(settings: Settings, redis_clients: RedisClients | None,
     if settings.effective_cache_driver == "memory" or redis_clients is None:
         if settings.effective_cache_driver == "redis":
             log.warning("CACHE_DRIVER=redis but Redis is not configured: using the memory cache")
-        return TaggedCache(local=MemoryStore(settings.cache_memory_max_entries))
+        return TaggedCache(local=MemoryStore(settings.cache.memory_max_entries))
     # Reads and writes go to the master: a replica may lag an invalidation, and the L1 would
     # then keep what it read until its TTL.
-    store = RedisStore(redis_clients.master, op_timeout=settings.cache_redis_timeout,
-                       cooldown=settings.cache_redis_cooldown,
-                       max_in_flight=min(settings.cache_redis_max_in_flight,
-                                         max(1, settings.redis_max_connections // 2)),
+    store = RedisStore(redis_clients.master, op_timeout=settings.cache.redis_timeout,
+                       cooldown=settings.cache.redis_cooldown,
+                       max_in_flight=min(settings.cache.redis_max_in_flight,
+                                         max(1, settings.redis.max_connections // 2)),
                        breaker=breaker, sealer=build_sealer(settings))
-    local = (MemoryStore(settings.cache_l1_max_entries,
-                         refresh_after=settings.cache_l1_refresh_after or None)
-             if settings.cache_l1_enabled else None)
-    return TaggedCache(local=local, redis=store, l1_ttl=settings.cache_l1_ttl,
-                       lock_ttl=settings.cache_lock_ttl, lock_wait=settings.cache_lock_wait)
+    local = (MemoryStore(settings.cache.l1_max_entries,
+                         refresh_after=settings.cache.l1_refresh_after or None)
+             if settings.cache.l1_enabled else None)
+    return TaggedCache(local=local, redis=store, l1_ttl=settings.cache.l1_ttl,
+                       lock_ttl=settings.cache.lock_ttl, lock_wait=settings.cache.lock_wait)
 

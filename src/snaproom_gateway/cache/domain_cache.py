@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
 from snaproom_gateway.cache.keys import full_key
+from snaproom_gateway.core.constants import user_tag
 
 log = logging.getLogger(__name__)
 
@@ -63,27 +64,6 @@ async def invalidate_tags(state: Any, tags: Iterable[str]) -> None:
         log.error("cache invalidate %s failed: %r", list(tags), exc)
 
 
-async def get_user(state: Any, user_id: int) -> bytes | None:
-    cache = cache_of(state)
-    if cache is None:
-        return None
-    try:
-        return await cache.get_user(user_id)
-    except Exception as exc:
-        log.warning("user cache get %s failed: %r", user_id, exc)
-        return None
-
-
-async def cache_user(state: Any, user_id: int, data: dict[str, Any] | bytes) -> None:
-    cache = cache_of(state)
-    if cache is None:
-        return
-    try:
-        await cache.cache_user(user_id, data)
-    except Exception as exc:
-        log.warning("user cache set %s failed: %r", user_id, exc)
-
-
 class NotCached(Exception):  # noqa: N818 - a signal, not an error
     """Raised by a loader for what must not be cached (an unknown or inactive user)."""
 
@@ -122,7 +102,7 @@ def user_tags(state: Any, user_id: int) -> list[str]:
     cache = cache_of(state)
     if cache is not None and hasattr(cache, "user_tags"):
         return list(cache.user_tags(user_id))
-    return [f"user:{user_id}"]
+    return [user_tag(user_id)]
 
 
 async def get_api_response(state: Any, path: str, params: dict[str, Any]) -> Any | None:

@@ -26,6 +26,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from snaproom_gateway.cache.entry import Entry, strong_etag
 from snaproom_gateway.cache.keys import api_key
+from snaproom_gateway.core.constants import SESSION_COOKIE
 from snaproom_gateway.metrics.http import count_fast_path_answer
 
 # Entries change only when an event invalidates them, at any time: clients and proxies may keep
@@ -72,7 +73,6 @@ def private_response(request: Request, body: bytes) -> Response:
     return cached_response(request, body, cache_control=PRIVATE_REVALIDATE, vary=PRIVATE_VARY)
 
 
-SESSION_COOKIE = "snaproom_session"
 SESSION_COOKIE_MARK = SESSION_COOKIE.encode() + b"="
 
 # Signed-in answers differ per caller: no shared cache may keep them, and a client's own cache

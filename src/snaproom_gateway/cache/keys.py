@@ -12,6 +12,8 @@ from collections.abc import Iterable, Mapping
 from hashlib import blake2b
 from urllib.parse import urlencode
 
+from snaproom_gateway.core.constants import user_tag
+
 KEY_VERSION = "v1"
 NAMESPACE = f"snaproom:{KEY_VERSION}:"
 TAG_SET_PREFIX = f"{NAMESPACE}tag:"      # one sorted set per tag (members: keys, score: expiry)
@@ -54,8 +56,8 @@ def user_key(user_id: int | str) -> str:
 
 
 def user_tags(user_id: int | str) -> list[str]:
-    # `users` as in the reference's invalidateTags(['users']): drops every cached user at once.
-    return [f"user:{user_id}", "users"]
+    # Invalidating `users` drops every cached user at once.
+    return [user_tag(user_id), "users"]
 
 
 def conversation_id(user_a: int | str, user_b: int | str) -> str:

@@ -1,12 +1,12 @@
-"""The Redis tier: values with their tags, Laravel-style tag sets, locks, invalidation broadcasts.
+"""The Redis tier: values with their tags, tag sets, locks, invalidation broadcasts.
 
 Layout (all keys under `snaproom:v1:`):
 
 * `<key>`: the value, stored as one header line of its tags then the bytes, so a single GET
   brings back both (the L1 needs the tags to drop the entry when a tag is invalidated).
-* `tag:<tag>`: a sorted set per tag, as Laravel's RedisTagSet: members are keys, scores their
+* `tag:<tag>`: a sorted set per tag: members are keys, scores their
   expiry in ms (server clock). Each write prunes members whose score has passed, and
-  `prune_stale_tags()` sweeps every tag set (Laravel's `cache:prune-stale-tags`).
+  `prune_stale_tags()` sweeps every tag set.
 * `taggen:<tag>`: a counter bumped by every invalidation. A fill reads it before computing and
   writes only if it has not moved, so a value read from the database before an invalidation is
   never stored after it.
@@ -363,12 +363,6 @@ class RedisStore:
                 return ("hit", found, {}) if found is not None else ("busy", None, {})
         generations = {tag: int(v) for tag, v in zip(tags, payload, strict=True)}
         return ("locked" if state == 2 else "busy"), None, generations
-
-    async def acquire_lock(self, key: str, ttl: float) -> str | None:
-        token = uuid.uuid4().hex
-        got = await self._run(
-            lambda: self.client.set(lock_key(key), token, nx=True, px=max(int(ttl * 1000), 1)))
-        return token if got else None
 
     async def release_lock(self, key: str, token: str) -> None:
         await self._run(lambda: self._release(keys=[lock_key(key)], args=[token]))

@@ -139,6 +139,6 @@ os.register_at_fork(after_in_child=_reseed_after_fork)
 def build_sealer(settings: Settings) -> Sealer:
     """The process's Sealer from CACHE_ENCRYPTION_KEY(_PREVIOUS), or SECRET_KEY in development
     (settings validation already refused a production-like environment without a key)."""
-    current, previous = settings.cache_encryption_key, settings.cache_encryption_key_previous
+    current, previous = settings.cache.encryption_key, settings.cache.encryption_key_previous
     key = parse_key(_text(current)) if current is not None else derive_key(settings.secret_key)
     return Sealer(key, parse_key(_text(previous)) if previous is not None else None)

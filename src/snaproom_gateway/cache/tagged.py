@@ -42,7 +42,7 @@ from snaproom_gateway.cache.stats import CacheCounters
 
 log = logging.getLogger(__name__)
 
-USER_TTL = 1800.0            # the reference's 30 minutes
+USER_TTL = 1800.0            # 30 minutes
 L1_REFRESH_GATHER = 0.02     # L1 renewals wait this long to share one MGET
 L1_REFRESH_BATCH = 500       # keys per MGET
 API_RESPONSE_TTL = 300.0
@@ -372,7 +372,7 @@ class TaggedCache:
             raise TypeError("get_or_set factories return bytes; serialize with orjson first")
         return value
 
-    # --- the reference CacheService's conveniences ------------------------------------------
+    # --- per-user and per-route conveniences ----------------------------------------------
 
     async def cache_user(self, user_id: int | str, data: Mapping[str, Any] | bytes,
                          ttl: float = USER_TTL) -> None:
@@ -399,7 +399,7 @@ class TaggedCache:
     async def cache_recent_messages(self, user_a: int | str, user_b: int | str,
                                     messages: Sequence[Any] | bytes,
                                     ttl: float = RECENT_MESSAGES_TTL) -> None:
-        """DevConnect's setRecentMessages: the latest messages of a conversation."""
+        """The latest messages of a conversation."""
         await self.set(recent_messages_key(user_a, user_b), _as_bytes(messages), ttl=ttl,
                        tags=[conversation_tag(user_a, user_b)])
 

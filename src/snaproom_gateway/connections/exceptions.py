@@ -1,7 +1,9 @@
-"""What can go wrong with a connection request; the router maps each to its status code."""
+"""What can go wrong with a connection request, each with its status code."""
+
+from snaproom_gateway.core.errors import DomainError
 
 
-class ConnectionError_(Exception):  # noqa: N801 - not the builtin ConnectionError
+class ConnectionError_(DomainError):  # noqa: N801 - not the builtin ConnectionError
     status_code = 400
 
 

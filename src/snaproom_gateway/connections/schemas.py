@@ -4,9 +4,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from snaproom_gateway.core.constants import MAX_ID
 from snaproom_gateway.core.types import UTCTime
-
-MAX_ID = 2**63 - 1
 
 
 class ConnectionRequest(BaseModel):

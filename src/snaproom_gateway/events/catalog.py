@@ -1,6 +1,6 @@
 """The event catalog: every event name, the topic it goes to and the schema of its `data`.
 
-Names are dotted lower case. `audit.*` is a family (audit.<action>); the DevConnect names
+Names are dotted lower case. `audit.*` is a family (audit.<action>); the upper-case names
 (USER_SIGNUP, MESSAGE_SENT, ...) are accepted as aliases of ours. Schemas allow extra fields so
 producers may add to an event without breaking its consumers.
 """
@@ -96,7 +96,7 @@ class TopicSpec:
     purpose: str = ""
 
 
-# DESIGN.md: partitions / replication in production (replication is capped at the broker count).
+# Partitions / replication in production (replication is capped at the broker count).
 TOPICS: dict[str, TopicSpec] = {
     spec.name: spec
     for spec in (
@@ -151,7 +151,7 @@ EVENTS: dict[str, EventSpec] = {
 FAMILIES: dict[str, EventSpec] = {
     "audit.": EventSpec("audit.*", "audit-events", AuditData),
 }
-# The DevConnect reference's names, mapped onto ours.
+# Upper-case names older producers send, mapped onto ours.
 ALIASES: dict[str, str] = {
     "USER_SIGNUP": "user.created",
     "USER_LOGIN": "user.login",

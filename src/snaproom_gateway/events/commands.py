@@ -54,14 +54,14 @@ class Resources:
 @contextlib.asynccontextmanager
 async def opened(settings: Settings, *, database_too: bool = False
                  ) -> AsyncIterator[Resources]:
-    if not settings.kafka_configured:
+    if not settings.kafka.configured:
         raise CommandError("KAFKA_BROKERS is not set: this command needs the Kafka cluster")
     kafka = KafkaConnection(settings)
     await kafka.start()
     engine = database.create_engine(settings) if database_too else None
     try:
-        if not await kafka.wait_connected(settings.kafka_request_timeout_ms / 1000 + 10):
-            raise CommandError(f"cannot reach Kafka at {','.join(settings.kafka_brokers)}: "
+        if not await kafka.wait_connected(settings.kafka.request_timeout_ms / 1000 + 10):
+            raise CommandError(f"cannot reach Kafka at {','.join(settings.kafka.brokers)}: "
                                f"{kafka.last_error}")
         yield Resources(settings, kafka,
                         database.create_sessionmaker(engine) if engine is not None else None)
@@ -135,7 +135,7 @@ async def consume(settings: Settings, topics: list[str], group: str, *,
     async with opened(settings, database_too=True) as res:
         dispatcher = Dispatcher(
             group, sessionmaker=res.sessionmaker, settings=settings, state=None,
-            dead_letter=kafka_dead_letter(res.kafka, group, settings.kafka_close_timeout + 5),
+            dead_letter=kafka_dead_letter(res.kafka, group, settings.kafka.close_timeout + 5),
             replay=replay, fallback=echo_event)
         started = time.monotonic()
         last_report = [started]
@@ -185,7 +185,7 @@ async def replay(settings: Settings, topics: list[str], group: str, *, target: s
 async def outbox_session(settings: Settings) -> AsyncIterator[AsyncSession]:
     engine = database.create_engine(settings)
     try:
-        if settings.migrate_on_start:
+        if settings.database.should_migrate_on_start:
             await migrations.upgrade(engine)
         async with database.create_sessionmaker(engine)() as session:
             yield session

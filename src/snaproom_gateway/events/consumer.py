@@ -131,7 +131,7 @@ class KafkaGroupRunner:
         consumer = self._new_consumer()
         self.consumer = consumer
         try:
-            async with asyncio.timeout(self.settings.kafka_request_timeout_ms / 1000 + 10):
+            async with asyncio.timeout(self.settings.kafka.request_timeout_ms / 1000 + 10):
                 await consumer.start()
             consumer.subscribe(self.topics, listener=_Rebalance(self))
             self.state = "running"
@@ -139,12 +139,12 @@ class KafkaGroupRunner:
         finally:
             self.state = "stopping"
             try:
-                async with asyncio.timeout(self.settings.kafka_close_timeout):
+                async with asyncio.timeout(self.settings.kafka.close_timeout):
                     await self.flush_commits()
             except Exception as exc:  # noqa: BLE001 - redelivered and de-duplicated later
                 log.warning("consumer %s: last commit failed: %r", self.group_id, exc)
             try:
-                async with asyncio.timeout(self.settings.kafka_close_timeout):
+                async with asyncio.timeout(self.settings.kafka.close_timeout):
                     await consumer.stop()  # leaves the group, so a rebalance starts at once
             except Exception as exc:  # noqa: BLE001 - a dead broker must not hang shutdown
                 log.warning("consumer %s did not stop cleanly: %r", self.group_id, exc)
@@ -213,7 +213,7 @@ class KafkaGroupRunner:
         if not self._uncommitted or (self._commit_task and not self._commit_task.done()):
             return
         now = time.monotonic()
-        if not force and now - self._last_commit < self.settings.events_commit_interval:
+        if not force and now - self._last_commit < self.settings.events.commit_interval:
             return
         offsets, self._uncommitted = self._uncommitted, {}
         self._last_commit = now

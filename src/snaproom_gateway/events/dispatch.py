@@ -195,7 +195,7 @@ class Dispatcher:
         return None
 
     async def _handle_one(self, delivery: Delivery) -> None:
-        attempts = self.settings.events_handler_retries + 1
+        attempts = self.settings.events.handler_retries + 1
         for attempt in range(1, attempts + 1):
             try:
                 await self._run([delivery])
@@ -216,7 +216,7 @@ class Dispatcher:
             except _UNAVAILABLE as exc:
                 raise DispatchUnavailable(str(exc)) from exc
             if attempt < attempts:
-                await asyncio.sleep(self.settings.events_retry_backoff * 2 ** (attempt - 1))
+                await asyncio.sleep(self.settings.events.retry_backoff * 2 ** (attempt - 1))
         await self._dead_letter(delivery, f"handler failed {attempts} times: {error}")
 
     async def _run(self, batch: list[Delivery]) -> None:

@@ -1,5 +1,5 @@
-"""The event envelope: the reference shape (timestamp, data{event, user_id, data}, service,
-version) plus an id (UUID v7, time-ordered) and the correlation id of the request that caused it.
+"""The event envelope: timestamp, data{event, user_id, data}, service and version, plus an id
+(UUID v7, time-ordered) and the correlation id of the request that caused it.
 
 Consumers ignore fields they do not know (extra="allow"), so producers may add fields freely.
 """

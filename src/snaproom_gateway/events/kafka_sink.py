@@ -44,7 +44,7 @@ class KafkaSink:
     def __init__(self, kafka: KafkaConnection, settings: Settings) -> None:
         self.kafka = kafka
         self.settings = settings
-        self.topics_ready = not settings.kafka_ensure_topics
+        self.topics_ready = not settings.kafka.ensure_topics
         self.denied_topics: list[str] = []  # topics the ACLs hide from this principal
         # Set once the producer is connected and the topics exist: consumers start after it.
         self.ready_event = asyncio.Event()
@@ -200,7 +200,7 @@ class KafkaSink:
         # With enable_idempotence aiokafka never expires a batch: it retries until the brokers
         # are back. So a delivery still pending after this bound is handed back to the relay as
         # PendingDelivery and awaited later, never sent a second time (that would duplicate it).
-        return self.settings.kafka_request_timeout_ms / 1000 + 5
+        return self.settings.kafka.request_timeout_ms / 1000 + 5
 
 
 class PendingDelivery(Exception):

@@ -1,5 +1,5 @@
 """Consumer-group offsets, lag and resets: what `kafka-consumer-groups --describe` and
-`--reset-offsets` do, plus KafkaService::getClusterInfo() of the reference."""
+`--reset-offsets` do, plus the cluster summary of the admin route."""
 
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ GROUP_QUERIES = 16
 
 def kafka_group_id(settings: Settings, group: str) -> str:
     """The Kafka group id of a logical group: `<KAFKA_CONSUMER_GROUP_ID>.<group>`."""
-    prefix = settings.kafka_consumer_group_id
+    prefix = settings.kafka.consumer_group_id
     return group if group.startswith(prefix + ".") else f"{prefix}.{group}"
 
 
@@ -45,10 +45,10 @@ class OffsetReader:
                 consumer = AIOKafkaConsumer(**client_options(self.settings), group_id=None,
                                             enable_auto_commit=False)
                 try:
-                    async with asyncio.timeout(self.settings.kafka_request_timeout_ms / 1000 + 5):
+                    async with asyncio.timeout(self.settings.kafka.request_timeout_ms / 1000 + 5):
                         await consumer.start()
                 except BaseException:
-                    await _bounded(consumer.stop(), self.settings.kafka_close_timeout)
+                    await _bounded(consumer.stop(), self.settings.kafka.close_timeout)
                     raise
                 self._consumer = consumer
             return self._consumer
@@ -76,7 +76,7 @@ class OffsetReader:
 
     async def close(self) -> None:
         if self._consumer is not None:
-            await _bounded(self._consumer.stop(), self.settings.kafka_close_timeout)
+            await _bounded(self._consumer.stop(), self.settings.kafka.close_timeout)
             self._consumer = None
 
 
@@ -163,7 +163,7 @@ async def consumer_groups(admin: AIOKafkaAdminClient, reader: OffsetReader,
 
 async def cluster_info(admin: AIOKafkaAdminClient, reader: OffsetReader,
                        timeout: float = 10.0) -> dict[str, Any]:
-    """The reference getClusterInfo(): brokers, controller, topics, consumer groups with lag."""
+    """The cluster summary: brokers, controller, topics, consumer groups with lag."""
     async with asyncio.timeout(timeout):
         cluster = await admin.describe_cluster()
         topics = await describe_topics(admin)
@@ -205,13 +205,13 @@ async def reset_offsets(settings: Settings, admin: AIOKafkaAdminClient, reader: 
     consumer = AIOKafkaConsumer(**client_options(settings), group_id=group_id,
                                 enable_auto_commit=False)
     try:
-        async with asyncio.timeout(settings.kafka_request_timeout_ms / 1000 + 10):
+        async with asyncio.timeout(settings.kafka.request_timeout_ms / 1000 + 10):
             await consumer.start()
             consumer.assign(partitions)
             await consumer.commit({tp: OffsetAndMetadata(offset, "") for tp, offset
                                    in offsets.items()})
     finally:
-        await _bounded(consumer.stop(), settings.kafka_close_timeout)
+        await _bounded(consumer.stop(), settings.kafka.close_timeout)
     return offsets
 
 

@@ -24,7 +24,7 @@ HANDLER_MODULES: list[str] = [
 def import_handler_modules(settings: Settings | None = None) -> list[str]:
     names = list(HANDLER_MODULES)
     if settings is not None:
-        names += [n for n in settings.events_handler_modules if n not in names]
+        names += [n for n in settings.events.handler_modules if n not in names]
     for name in names:
         importlib.import_module(name)
     return names

@@ -128,17 +128,17 @@ class OutboxRelay:
                     self.last_error = f"{self.sink.name} not ready"
                 self.state = "backing-off"
                 await self._wait(backoff)
-                backoff = min(backoff * 2, self.settings.outbox_backoff_max)
+                backoff = min(backoff * 2, self.settings.events.outbox_backoff_max)
                 continue
             backoff = 0.2
             self.state = "running"
-            if sent >= self.settings.outbox_batch_size:
+            if sent >= self.settings.events.outbox_batch_size:
                 backlog = True
                 continue
             if backlog:
                 backlog = False
                 await self._analyze()
-            await self._wait(self.settings.outbox_poll_interval)
+            await self._wait(self.settings.events.outbox_poll_interval)
 
     async def _wait(self, timeout: float) -> None:
         with contextlib.suppress(TimeoutError):
@@ -159,7 +159,7 @@ class OutboxRelay:
         # Not when the brokers refuse some topics (ACLs): the oldest row would be refused every
         # time and hold back the topics that are allowed.
         probe = self.failing and not getattr(self.sink, "denied_topics", None)
-        limit = 1 if probe else self.settings.outbox_batch_size
+        limit = 1 if probe else self.settings.events.outbox_batch_size
         marking, acknowledged = self._marking, self._marking_seqs
         session = self.sessionmaker()
         try:
@@ -305,7 +305,7 @@ class OutboxRelay:
         try:
             async with self.sessionmaker() as session, session.begin():
                 removed = await outbox.prune(
-                    session, timedelta(hours=self.settings.outbox_retention_hours))
+                    session, timedelta(hours=self.settings.events.outbox_retention_hours))
             if removed:
                 log.info("outbox: pruned %d sent rows", removed)
         except Exception as exc:

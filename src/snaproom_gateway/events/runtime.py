@@ -60,7 +60,7 @@ class EventsRuntime:
         else:
             sink = self.bus = InProcessBus(state.sessionmaker, settings, state)
         self.relay = OutboxRelay(state.engine, state.sessionmaker, settings, sink)
-        if self.kafka is not None and settings.events_consumers_enabled:
+        if self.kafka is not None and settings.events.consumers_enabled:
             self.runners = [self._runner(group, broadcast)
                             for group, broadcast in registry.groups().items()]
 
@@ -68,7 +68,7 @@ class EventsRuntime:
         dispatcher = Dispatcher(
             group, sessionmaker=self.state.sessionmaker, settings=self.settings,
             state=self.state, broadcast=broadcast,
-            dead_letter=kafka_dead_letter(self.kafka, group, self.settings.kafka_close_timeout + 5))
+            dead_letter=kafka_dead_letter(self.kafka, group, self.settings.kafka.close_timeout + 5))
         # Broadcast: every instance reads everything from now on, without a group (no commits).
         group_id = None if broadcast else kafka_group_id(self.settings, group)
         return KafkaGroupRunner(self.settings, self.kafka, dispatcher,
@@ -112,7 +112,7 @@ class EventsRuntime:
         for runner in self.runners:
             runner.stop()
         if self.tasks:
-            _, late = await asyncio.wait(self.tasks, timeout=self.settings.events_shutdown_timeout)
+            _, late = await asyncio.wait(self.tasks, timeout=self.settings.events.shutdown_timeout)
             for task in late:
                 log.warning("%s did not stop in time; cancelling", task.get_name())
                 task.cancel()

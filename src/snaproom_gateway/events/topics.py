@@ -1,5 +1,5 @@
 """Topic creation and description. Broker auto-creation is never relied on: the gateway creates
-the topics of DESIGN.md (and their `.dlq` twins) with their partition counts on start."""
+the catalog's topics (and their `.dlq` twins) with their partition counts on start."""
 
 from __future__ import annotations
 
@@ -30,7 +30,7 @@ def wanted_topics(settings: Settings, brokers: int) -> dict[str, tuple[int, int]
     """topic -> (partitions, replication factor); replication is min(configured, brokers)."""
     wanted: dict[str, tuple[int, int]] = {}
     for spec in TOPICS.values():
-        replication = max(1, min(spec.replication, settings.kafka_replication_factor, brokers))
+        replication = max(1, min(spec.replication, settings.kafka.replication_factor, brokers))
         wanted[spec.name] = (spec.partitions, replication)
         wanted[dlq_topic(spec.name)] = (1, replication)
     return wanted

@@ -38,7 +38,7 @@ def _error(exc: BaseException) -> str:
 
 
 async def check_database(engine: AsyncEngine, settings: Settings) -> dict[str, Any]:
-    driver = "sqlite" if settings.uses_sqlite else "postgresql"
+    driver = "sqlite" if settings.database.uses_sqlite else "postgresql"
     try:
         elapsed = await database.ping(engine, settings.health_probe_timeout)
     except Exception as exc:
@@ -73,7 +73,7 @@ async def check_kafka(connection: KafkaConnection | None, settings: Settings) ->
         cluster = await kafka.describe_cluster(connection, settings.health_probe_timeout)
     except Exception as exc:
         return {"status": UNHEALTHY, "brokers": 0, "mode": "kafka", "error": _error(exc)}
-    expected = min(settings.kafka_replication_factor, max(len(settings.kafka_brokers), 1))
+    expected = min(settings.kafka.replication_factor, max(len(settings.kafka.brokers), 1))
     status = HEALTHY if cluster["brokers"] >= expected else DEGRADED
     return {"status": status, "mode": "kafka", **cluster}
 

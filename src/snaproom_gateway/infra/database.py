@@ -20,33 +20,33 @@ from snaproom_gateway.core.settings import Settings
 
 def create_engine(settings: Settings) -> AsyncEngine:
     """Build the engine; nothing connects until the first checkout, so start-up never blocks."""
-    if settings.uses_sqlite:
+    if settings.database.uses_sqlite:
         engine = create_async_engine(
-            settings.database_url,
-            connect_args={"timeout": settings.db_connect_timeout},
+            settings.database.url,
+            connect_args={"timeout": settings.database.connect_timeout},
         )
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
-    server_settings = {"application_name": settings.kafka_client_id}
-    if settings.db_statement_timeout_ms:
-        server_settings["statement_timeout"] = str(settings.db_statement_timeout_ms)
+    server_settings = {"application_name": settings.kafka.client_id}
+    if settings.database.statement_timeout_ms:
+        server_settings["statement_timeout"] = str(settings.database.statement_timeout_ms)
     engine = create_async_engine(
-        settings.database_url,
-        pool_size=settings.db_pool_size,
-        max_overflow=settings.db_max_overflow,
-        pool_timeout=settings.db_pool_timeout,
+        settings.database.url,
+        pool_size=settings.database.pool_size,
+        max_overflow=settings.database.max_overflow,
+        pool_timeout=settings.database.pool_timeout,
         # A restarted server leaves dead connections in the pool: test them on checkout, all
         # of them (pre-ping) or those idle for a while (_ping_when_idle).
-        pool_pre_ping=settings.db_ping_after_idle == 0,
+        pool_pre_ping=settings.database.ping_after_idle == 0,
         pool_recycle=1800,
         connect_args={
-            "timeout": settings.db_connect_timeout,
-            "command_timeout": max(settings.db_statement_timeout_ms / 1000, 1.0) + 1.0,
+            "timeout": settings.database.connect_timeout,
+            "command_timeout": max(settings.database.statement_timeout_ms / 1000, 1.0) + 1.0,
             "server_settings": server_settings,
         },
     )
-    if settings.db_ping_after_idle > 0:
-        _ping_when_idle(engine, settings.db_ping_after_idle)
+    if settings.database.ping_after_idle > 0:
+        _ping_when_idle(engine, settings.database.ping_after_idle)
     return engine
 
 

@@ -29,18 +29,18 @@ log = logging.getLogger(__name__)
 def client_options(settings: Settings) -> dict[str, Any]:
     """Connection options shared by producer, admin and consumers (SASL/SSL included)."""
     options: dict[str, Any] = {
-        "bootstrap_servers": settings.kafka_brokers,
-        "client_id": settings.kafka_client_id,
-        "request_timeout_ms": settings.kafka_request_timeout_ms,
-        "security_protocol": settings.kafka_security_protocol,
+        "bootstrap_servers": settings.kafka.brokers,
+        "client_id": settings.kafka.client_id,
+        "request_timeout_ms": settings.kafka.request_timeout_ms,
+        "security_protocol": settings.kafka.security_protocol,
     }
-    if settings.kafka_security_protocol in ("SSL", "SASL_SSL"):
-        options["ssl_context"] = ssl.create_default_context(cafile=settings.kafka_ssl_cafile)
-    if settings.kafka_security_protocol.startswith("SASL"):
+    if settings.kafka.security_protocol in ("SSL", "SASL_SSL"):
+        options["ssl_context"] = ssl.create_default_context(cafile=settings.kafka.ssl_cafile)
+    if settings.kafka.security_protocol.startswith("SASL"):
         options.update(
-            sasl_mechanism=settings.kafka_sasl_mechanism,
-            sasl_plain_username=settings.kafka_sasl_username,
-            sasl_plain_password=settings.kafka_sasl_password,
+            sasl_mechanism=settings.kafka.sasl_mechanism,
+            sasl_plain_username=settings.kafka.sasl_username,
+            sasl_plain_password=settings.kafka.sasl_password,
         )
     return options
 
@@ -48,8 +48,8 @@ def client_options(settings: Settings) -> dict[str, Any]:
 def describe_failure(exc: BaseException, settings: Settings) -> str:
     """One line a person can act on: what failed and which setting to check. Never a secret."""
     if isinstance(exc, SaslAuthenticationFailed):
-        return (f"SASL authentication failed for user {settings.kafka_sasl_username!r} "
-                f"({settings.kafka_sasl_mechanism}): check KAFKA_SASL_USERNAME and "
+        return (f"SASL authentication failed for user {settings.kafka.sasl_username!r} "
+                f"({settings.kafka.sasl_mechanism}): check KAFKA_SASL_USERNAME and "
                 f"KAFKA_SASL_PASSWORD")
     if isinstance(exc, ssl.SSLCertVerificationError):
         return (f"the brokers' TLS certificate is not trusted ({exc.verify_message}): check "
@@ -58,7 +58,7 @@ def describe_failure(exc: BaseException, settings: Settings) -> str:
         return (f"TLS handshake with the brokers failed ({exc.reason or exc}): check "
                 f"KAFKA_SECURITY_PROTOCOL and that KAFKA_BROKERS are TLS listeners")
     if isinstance(exc, OSError | TimeoutError):
-        return f"no broker answers at {','.join(settings.kafka_brokers)} ({type(exc).__name__})"
+        return f"no broker answers at {','.join(settings.kafka.brokers)} ({type(exc).__name__})"
     return f"{type(exc).__name__}: {exc}"
 
 
@@ -68,15 +68,15 @@ async def diagnose(settings: Settings) -> str | None:
     None when a broker accepts it (the failure was elsewhere)."""
     options = client_options(settings)
     failure: BaseException | None = None
-    for item in settings.kafka_brokers:
+    for item in settings.kafka.brokers:
         host, _, port = item.rpartition(":")
         try:
-            async with asyncio.timeout(settings.kafka_request_timeout_ms / 1000):
+            async with asyncio.timeout(settings.kafka.request_timeout_ms / 1000):
                 conn = await create_conn(
-                    host, int(port), client_id=settings.kafka_client_id,
-                    request_timeout_ms=settings.kafka_request_timeout_ms,
+                    host, int(port), client_id=settings.kafka.client_id,
+                    request_timeout_ms=settings.kafka.request_timeout_ms,
                     ssl_context=options.get("ssl_context"),
-                    security_protocol=settings.kafka_security_protocol,
+                    security_protocol=settings.kafka.security_protocol,
                     sasl_mechanism=options.get("sasl_mechanism"),
                     sasl_plain_username=options.get("sasl_plain_username"),
                     sasl_plain_password=options.get("sasl_plain_password"))
@@ -118,13 +118,13 @@ class KafkaConnection:
     async def _start(self, *clients: Any) -> None:
         """Start the clients within the request bound; on any failure stop them all."""
         try:
-            async with asyncio.timeout(self.settings.kafka_request_timeout_ms / 1000 + 5):
+            async with asyncio.timeout(self.settings.kafka.request_timeout_ms / 1000 + 5):
                 for client in clients:
                     await client.start()
         except BaseException:
             for client in clients:
                 await _bounded(client.stop() if isinstance(client, AIOKafkaProducer)
-                               else client.close(), self.settings.kafka_close_timeout)
+                               else client.close(), self.settings.kafka.close_timeout)
             raise
 
     async def _connect_once(self) -> None:
@@ -144,7 +144,7 @@ class KafkaConnection:
         await self._start(producer)
         old, self.producer = self.producer, producer
         if old is not None:
-            await _bounded(old.stop(), self.settings.kafka_close_timeout)
+            await _bounded(old.stop(), self.settings.kafka.close_timeout)
         log.warning("kafka producer renewed after a refused batch")
 
     async def _connect_forever(self) -> None:
@@ -168,7 +168,7 @@ class KafkaConnection:
             else:
                 self.last_error = None
                 self.connected.set()
-                log.info("kafka connected: %s", ",".join(self.settings.kafka_brokers))
+                log.info("kafka connected: %s", ",".join(self.settings.kafka.brokers))
 
     async def wait_connected(self, timeout: float) -> bool:
         return await wait_set(self.connected, timeout)
@@ -177,7 +177,7 @@ class KafkaConnection:
         if self._task is not None:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
-        timeout = self.settings.kafka_close_timeout
+        timeout = self.settings.kafka.close_timeout
         if self.producer is not None:
             await _bounded(self.producer.stop(), timeout)
         if self.admin is not None:

@@ -73,13 +73,13 @@ class RequestLimiter:
         self.settings = settings
         self.backend = "redis" if redis is not None else "memory"
         self.storage = build_storage(settings, redis)
-        self.strategy = STRATEGIES[settings.rate_limit_strategy](self.storage)
+        self.strategy = STRATEGIES[settings.rate_limits.strategy](self.storage)
         self.failing_open = False
         self.last_error: str | None = None
         self.failed_open_count = 0
         self.busy_count = 0
         self._items: dict[str, RateLimitItem] = {}
-        self._slots = asyncio.Semaphore(settings.rate_limit_max_in_flight)
+        self._slots = asyncio.Semaphore(settings.rate_limits.max_in_flight)
 
     def item(self, spec: str) -> RateLimitItem:
         if spec not in self._items:
@@ -91,11 +91,11 @@ class RequestLimiter:
 
         Raises LimiterBusy when no slot frees up within RATE_LIMIT_QUEUE_TIMEOUT."""
         try:
-            async with asyncio.timeout(self.settings.rate_limit_queue_timeout):
+            async with asyncio.timeout(self.settings.rate_limits.queue_timeout):
                 await self._slots.acquire()
         except TimeoutError:
             self.busy_count += 1
-            raise LimiterBusy(f"rate limiter busy: {self.settings.rate_limit_max_in_flight} "
+            raise LimiterBusy(f"rate limiter busy: {self.settings.rate_limits.max_in_flight} "
                               "checks in flight") from None
         try:
             return await self._hit(self.item(spec), identifiers)
@@ -104,7 +104,7 @@ class RequestLimiter:
 
     async def _hit(self, item: RateLimitItem, identifiers: tuple[str, ...]) -> Decision | None:
         try:
-            async with asyncio.timeout(self.settings.rate_limit_timeout):
+            async with asyncio.timeout(self.settings.rate_limits.timeout):
                 allowed = await self.strategy.hit(item, *identifiers)
         except Exception as exc:  # Redis down or slow: fail open, say so in health
             self.failed_open_count += 1
@@ -117,7 +117,7 @@ class RequestLimiter:
             log.info("rate limiter recovered")
         self.failing_open = False
         try:  # for the headers only: the decision above stands whatever happens here
-            async with asyncio.timeout(self.settings.rate_limit_timeout):
+            async with asyncio.timeout(self.settings.rate_limits.timeout):
                 stats = await self.strategy.get_window_stats(item, *identifiers)
             remaining, reset_at = max(stats.remaining, 0), stats.reset_time
         except Exception:  # noqa: BLE001 - approximate headers rather than no decision
@@ -132,8 +132,8 @@ class RequestLimiter:
         return {
             "status": "degraded" if self.failing_open else "healthy",
             "backend": self.backend,
-            "strategy": self.settings.rate_limit_strategy,
-            "enabled": self.settings.rate_limit_enabled,
+            "strategy": self.settings.rate_limits.strategy,
+            "enabled": self.settings.rate_limits.enabled,
             "failing_open": self.failing_open,
             "failed_open_requests": self.failed_open_count,
             "busy_requests": self.busy_count,

@@ -23,7 +23,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from snaproom_gateway.core.settings import Settings
 from snaproom_gateway.infra.redis_pool import BlockingSentinelConnectionPool
 
-# Measured on loopback (DESIGN.md): with this retry policy a master_for client follows a Sentinel
+# Measured on loopback (tests/faults): with this retry policy a master_for client follows a Sentinel
 # failover on its own, writes stall ~9 s after the kill and at most one call surfaces an error.
 FAILOVER_RETRY_ATTEMPTS = 20
 RETRY_ON = [RedisConnectionError, RedisTimeoutError, ReadOnlyError]
@@ -57,74 +57,74 @@ def _sentinel_address(item: str) -> tuple[str, int]:
 def tls_options(settings: Settings) -> dict[str, Any]:
     """redis-py's TLS arguments for REDIS_SSL (empty when it is off): the server's certificate
     is always verified, against REDIS_SSL_CA_FILE or the system's CAs."""
-    if not settings.redis_ssl:
+    if not settings.redis.ssl:
         return {}
-    return {"ssl": True, "ssl_cert_reqs": "required", "ssl_ca_certs": settings.redis_ssl_ca_file,
-            "ssl_check_hostname": settings.redis_ssl_check_hostname}
+    return {"ssl": True, "ssl_cert_reqs": "required", "ssl_ca_certs": settings.redis.ssl_ca_file,
+            "ssl_check_hostname": settings.redis.ssl_check_hostname}
 
 
 def create_clients(settings: Settings) -> RedisClients:
     """Build the clients. Nothing connects here, so an unreachable Redis cannot block start-up."""
     tls = tls_options(settings)
     common: dict[str, Any] = {
-        "password": settings.redis_password,
-        "db": settings.redis_db,
-        "socket_timeout": settings.redis_socket_timeout,
-        "socket_connect_timeout": settings.redis_connect_timeout,
+        "password": settings.redis.password,
+        "db": settings.redis.db,
+        "socket_timeout": settings.redis.socket_timeout,
+        "socket_connect_timeout": settings.redis.connect_timeout,
         "health_check_interval": 15,
-        "max_connections": settings.redis_max_connections,
+        "max_connections": settings.redis.max_connections,
         **tls,
     }
-    if settings.redis_sentinels:
+    if settings.redis.sentinels:
         retry = Retry(ExponentialBackoff(cap=0.5, base=0.05), FAILOVER_RETRY_ATTEMPTS)
         sentinel = Sentinel(
-            [_sentinel_address(item) for item in settings.redis_sentinels],
+            [_sentinel_address(item) for item in settings.redis.sentinels],
             min_other_sentinels=0,
             sentinel_kwargs={
-                "password": settings.redis_sentinel_password,
-                "socket_timeout": settings.redis_socket_timeout,
-                "socket_connect_timeout": settings.redis_connect_timeout,
+                "password": settings.redis.sentinel_password,
+                "socket_timeout": settings.redis.socket_timeout,
+                "socket_connect_timeout": settings.redis.connect_timeout,
                 **tls,  # the Sentinels listen on TLS too
             },
         )
         # A full pool waits REDIS_POOL_TIMEOUT for a connection (back-pressure), see redis_pool.
         waiting = {"connection_pool_class": BlockingSentinelConnectionPool,
-                   "timeout": settings.redis_pool_timeout}
+                   "timeout": settings.redis.pool_timeout}
         master = sentinel.master_for(
-            settings.redis_sentinel_master,
+            settings.redis.sentinel_master,
             **waiting,
             retry=retry,
             retry_on_error=RETRY_ON,
             **common,
         )
         replica = None
-        if settings.redis_replica_reads:
+        if settings.redis.replica_reads:
             replica = sentinel.slave_for(
-                settings.redis_sentinel_master,
+                settings.redis.sentinel_master,
                 **waiting,
                 retry=Retry(ExponentialBackoff(cap=0.2, base=0.02), 2),
                 retry_on_error=[RedisConnectionError, RedisTimeoutError],
                 **common,
             )
-        return RedisClients(master, replica, sentinel, settings.redis_sentinel_master)
-    if settings.redis_url:
-        url = settings.redis_url
+        return RedisClients(master, replica, sentinel, settings.redis.sentinel_master)
+    if settings.redis.url:
+        url = settings.redis.url
         if tls and url.startswith("redis://"):  # REDIS_SSL=true: the same server over TLS
             url = "rediss://" + url.removeprefix("redis://")
         client = Redis.from_url(
             url,
-            socket_timeout=settings.redis_socket_timeout,
-            socket_connect_timeout=settings.redis_connect_timeout,
+            socket_timeout=settings.redis.socket_timeout,
+            socket_connect_timeout=settings.redis.connect_timeout,
             health_check_interval=15,
-            max_connections=settings.redis_max_connections,
+            max_connections=settings.redis.max_connections,
             retry=Retry(ExponentialBackoff(cap=0.2, base=0.02), 2),
             retry_on_error=[RedisConnectionError, RedisTimeoutError],
             **{k: v for k, v in tls.items() if k != "ssl"},
         )
         return RedisClients(client)
     client = Redis(
-        host=settings.redis_host or "127.0.0.1",
-        port=settings.redis_port,
+        host=settings.redis.host or "127.0.0.1",
+        port=settings.redis.port,
         retry=Retry(ExponentialBackoff(cap=0.2, base=0.02), 2),
         retry_on_error=[RedisConnectionError, RedisTimeoutError],
         **common,

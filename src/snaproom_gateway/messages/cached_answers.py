@@ -9,6 +9,7 @@ from snaproom_gateway.cache import domain_cache
 from snaproom_gateway.cache.entry import Entry
 from snaproom_gateway.cache.http import CacheableRoute
 from snaproom_gateway.cache.keys import conversation_id, conversation_tag
+from snaproom_gateway.core.constants import user_tag
 
 NEWEST_PAGE_LIMIT = 50  # the route's default `limit`: the page a URL without query asks for
 
@@ -19,7 +20,7 @@ def newest_page_key(user_a: int, user_b: int) -> str:
 
 def newest_page_tags(user_a: int, user_b: int) -> list[str]:
     # A new message drops the conversation's tag; a deleted user, the user tags.
-    return [conversation_tag(user_a, user_b), f"user:{user_a}", f"user:{user_b}"]
+    return [conversation_tag(user_a, user_b), user_tag(user_a), user_tag(user_b)]
 
 
 def newest_page_for_viewer(state: Any, params: Mapping[str, Any], viewer: Any) -> Entry | None:

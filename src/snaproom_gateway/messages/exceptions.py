@@ -1,4 +1,9 @@
-class MessageError(Exception):
+"""What can go wrong sending a message, each with its status code."""
+
+from snaproom_gateway.core.errors import DomainError
+
+
+class MessageError(DomainError):
     status_code = 400
 
 

@@ -65,7 +65,7 @@ async def read(state: Any, session: AsyncSession, reader_id: int, peer_id: int, 
     The newest page comes from the recent set as stored: no parsing on the hot path.
     """
     store = state.recent_messages
-    recent_page = before is None and limit <= state.settings.recent_messages_limit
+    recent_page = before is None and limit <= state.settings.realtime.recent_messages_limit
     if recent_page:
         try:
             cached = await store.read(reader_id, peer_id)
@@ -74,7 +74,7 @@ async def read(state: Any, session: AsyncSession, reader_id: int, peer_id: int, 
             cached = None
         if cached is not None:
             return cached[-limit:]
-    size = max(limit, state.settings.recent_messages_limit) if recent_page else limit
+    size = max(limit, state.settings.realtime.recent_messages_limit) if recent_page else limit
     rows = await service.conversation(session, reader_id, peer_id, limit=size, before=before)
     items = [(r.id, service.as_bytes(r)) for r in rows]
     if recent_page:
@@ -96,7 +96,7 @@ async def newest_page(state: Any, reader_id: int, peer_id: int) -> bytes:
 
     return await domain_cache.get_or_load(
         state, newest_page_key(reader_id, peer_id), load,
-        ttl=state.settings.recent_messages_ttl, tags=newest_page_tags(reader_id, peer_id))
+        ttl=state.settings.realtime.recent_messages_ttl, tags=newest_page_tags(reader_id, peer_id))
 
 
 def page_json(items: list[bytes], limit: int) -> bytes:

@@ -4,9 +4,9 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
+from snaproom_gateway.core.constants import MAX_ID
 from snaproom_gateway.core.types import UTCTime
 
-MAX_ID = 2**63 - 1
 MAX_TEXT = 4000
 
 

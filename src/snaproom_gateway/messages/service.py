@@ -59,14 +59,6 @@ async def conversation(session: AsyncSession, user_a: int, user_b: int, *, limit
     return rows
 
 
-async def peers_of(session: AsyncSession, user_id: int) -> list[int]:
-    """Everyone the user has a conversation with (to drop those conversations' caches)."""
-    rows = await session.execute(
-        select(Message.user_low, Message.user_high).where(
-            or_(Message.sender_id == user_id, Message.receiver_id == user_id)).distinct())
-    return [low if high == user_id else high for low, high in rows.all()]
-
-
 async def purge_user(session: AsyncSession, user_id: int) -> None:
     await session.execute(delete(Message).where(
         or_(Message.sender_id == user_id, Message.receiver_id == user_id)))

@@ -33,7 +33,7 @@ _PID_OF_FILE = re.compile(r"_(\d+)\.db$")
 
 def install(app: FastAPI) -> None:
     """Count every request the app answers (outermost: its latency includes the middleware)."""
-    if app.state.settings.metrics_enabled:
+    if app.state.settings.observability.metrics_enabled:
         app.add_middleware(HttpMetricsMiddleware)
 
 
@@ -97,8 +97,8 @@ async def start(state: Any, stack: AsyncExitStack) -> None:
     workers = CollectorRegistry(auto_describe=False)
     workers.register(_WorkersCollector(sampler, path))
     state.metrics = workers
-    task = asyncio.create_task(_sample_forever(sampler, state.settings.metrics_sample_interval),
-                               name="metrics-sampler")
+    interval = state.settings.observability.metrics_sample_interval
+    task = asyncio.create_task(_sample_forever(sampler, interval), name="metrics-sampler")
 
     async def stop() -> None:
         task.cancel()

@@ -128,12 +128,13 @@ def configure(settings: Settings) -> Any:
         from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
         provider = TracerProvider(resource=Resource.create(
-            {"service.name": settings.otel_service_name, "service.version": __version__}))
-        endpoint = settings.otel_exporter_otlp_endpoint.rstrip("/") + "/v1/traces"
+            {"service.name": settings.observability.otel_service_name,
+             "service.version": __version__}))
+        endpoint = settings.observability.otel_exporter_otlp_endpoint.rstrip("/") + "/v1/traces"
         provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter(endpoint=endpoint)))
         trace.set_tracer_provider(provider)
         log.info("OpenTelemetry: exporting spans to %s as %s", endpoint,
-                 settings.otel_service_name or SERVICE_NAME)
+                 settings.observability.otel_service_name or SERVICE_NAME)
     tracecontext.otel = OtelHooks(provider)
     return provider
 

@@ -25,7 +25,7 @@ async def still_here(state: Any, user_ids: list[int]) -> None:
         if user_id not in held:
             continue
         try:
-            seen = await state.presence.touch(user_id, state.settings.presence_ttl)
+            seen = await state.presence.touch(user_id, state.settings.realtime.presence_ttl)
             async with state.sessionmaker() as session:
                 await presence.announce(state, session, user_id, PresenceState(True, seen))
         except Exception as exc:

@@ -26,7 +26,7 @@ def as_json(presence: PresenceState) -> dict[str, Any]:
 async def heartbeat(state: Any, user_id: int) -> tuple[PresenceState, bool]:
     """Mark the user online for PRESENCE_TTL seconds; also say whether they were offline."""
     before = (await state.presence.states([user_id]))[user_id]
-    seen = await state.presence.touch(user_id, state.settings.presence_ttl)
+    seen = await state.presence.touch(user_id, state.settings.realtime.presence_ttl)
     return PresenceState(True, seen), not before.online
 
 

@@ -72,7 +72,7 @@ async def metrics(request: Request) -> Response:
     registry: CollectorRegistry | None = getattr(request.app.state, "metrics", None)
     if registry is None:
         return Response("metrics are disabled\n", status_code=404, media_type="text/plain")
-    token = request.app.state.settings.metrics_token
+    token = request.app.state.settings.observability.metrics_token
     if token and not hmac.compare_digest(request.headers.get("authorization", "").encode(),
                                          f"Bearer {token}".encode()):
         return JSONResponse({"detail": "metrics need Authorization: Bearer <METRICS_TOKEN>"},

@@ -78,18 +78,18 @@ class BreakerRegistry:
 
 def config_for(settings: Settings, dependency: str) -> BreakerConfig:
     timeouts = {
-        "database": settings.breaker_timeout_database,
-        "redis": settings.breaker_timeout_redis,
-        "kafka": settings.breaker_timeout_kafka,
+        "database": settings.breakers.timeout_database,
+        "redis": settings.breakers.timeout_redis,
+        "kafka": settings.breakers.timeout_kafka,
     }
     return BreakerConfig(
-        failure_threshold=settings.breaker_failure_threshold,
-        failure_rate=settings.breaker_failure_rate,
-        window=settings.breaker_window,
-        min_calls=settings.breaker_min_calls,
-        reset_timeout=settings.breaker_reset_timeout,
-        half_open_probes=settings.breaker_half_open_probes,
-        success_threshold=settings.breaker_success_threshold,
+        failure_threshold=settings.breakers.failure_threshold,
+        failure_rate=settings.breakers.failure_rate,
+        window=settings.breakers.window,
+        min_calls=settings.breakers.min_calls,
+        reset_timeout=settings.breakers.reset_timeout,
+        half_open_probes=settings.breakers.half_open_probes,
+        success_threshold=settings.breakers.success_threshold,
         call_timeout=timeouts[dependency],
     )
 

@@ -29,11 +29,12 @@ def start(state: Any, settings: Settings) -> BreakerRegistry:
     state.breakers = registry
     state.health_components["breakers"] = registry.snapshot
     state.database_gate = AdmissionGate("database", settings.database_request_limit,
-                                        settings.db_request_queue_timeout)
+                                        settings.database.request_queue_timeout)
     state.health_components["database_admission"] = state.database_gate.health
-    state.metrics = metrics.create_registry(registry) if settings.metrics_enabled else None
-    if not settings.uses_sqlite:
-        bound_connect_timeout(state.engine, settings.db_request_connect_timeout)
+    state.metrics = (metrics.create_registry(registry)
+                     if settings.observability.metrics_enabled else None)
+    if not settings.database.uses_sqlite:
+        bound_connect_timeout(state.engine, settings.database.request_connect_timeout)
     if events.publisher_available():
         registry.add_listener(events.outbox_listener(state.sessionmaker))
     else:

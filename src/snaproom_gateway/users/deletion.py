@@ -113,7 +113,7 @@ async def finish(session: AsyncSession, settings: Any, user_id: int) -> str:
     user = await session.get(User, user_id)
     if saga is None or user is None or user.status != DELETING:
         return "skipped"  # a redelivery after the saga ended, or a stale event
-    while saga.attempts < settings.user_deletion_max_attempts:
+    while saga.attempts < settings.users.deletion_max_attempts:
         saga.attempts += 1
         current = "?"
         try:
@@ -125,8 +125,8 @@ async def finish(session: AsyncSession, settings: Any, user_id: int) -> str:
             saga.last_error = f"{current}: {type(exc).__name__}: {exc}"[:2000]
             log.warning("deletion of user %s, attempt %s failed: %s", user_id, saga.attempts,
                         saga.last_error)
-            if saga.attempts < settings.user_deletion_max_attempts:
-                await asyncio.sleep(settings.user_deletion_retry_delay * 2 ** (saga.attempts - 1))
+            if saga.attempts < settings.users.deletion_max_attempts:
+                await asyncio.sleep(settings.users.deletion_retry_delay * 2 ** (saga.attempts - 1))
             continue
         _anonymise(user)
         saga.status, saga.finished_at = "completed", datetime.now(UTC)

@@ -41,7 +41,7 @@ async def two_instances(stack: AsyncExitStack, settings):
 
 
 async def test_writes_on_one_instance_are_read_at_once_on_both(stack_settings):
-    settings = stack_settings.model_copy(update={"kafka_brokers": [], "rate_limit_enabled": False})
+    settings = stack_settings.with_changes(**{"kafka_brokers": [], "rate_limit_enabled": False})
     async with AsyncExitStack() as stack:
         (app_a, a), (app_b, b) = await two_instances(stack, settings)
         name = uuid.uuid4().hex[:10]

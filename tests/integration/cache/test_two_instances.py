@@ -27,7 +27,7 @@ pytestmark = pytest.mark.integration
 
 
 async def test_update_on_instance_a_is_read_on_instance_b(stack_settings):
-    settings = stack_settings.model_copy(update={"kafka_consumer_group_id": "cache-two-apps"})
+    settings = stack_settings.with_changes(**{"kafka_consumer_group_id": "cache-two-apps"})
     async with AsyncExitStack() as stack:
         app_a, client_a = await stack.enter_async_context(running_app(settings))
         counting_b, base_b = await stack.enter_async_context(served(settings))

@@ -66,7 +66,7 @@ async def test_the_gateway_talks_tls_to_sentinels_and_master_and_its_entries_are
         tls_settings, tls_stack):
     from tests.domain_stack import app_on_stack
 
-    assert tls_settings.redis_ssl and tls_settings.redis_sentinel_master == "snaproom-tls"
+    assert tls_settings.redis.ssl and tls_settings.redis.sentinel_master == "snaproom-tls"
     async with app_on_stack(tls_settings) as (app, client):
         _, token = await signup(client, unique("tls"))
         assert (await client.get("/api/auth/me", headers=bearer(token))).status_code == 200
@@ -86,7 +86,7 @@ def other_ca(tmp_path):
 
 
 async def test_a_ca_that_did_not_sign_the_servers_certificate_is_refused(tls_settings, other_ca):
-    settings = tls_settings.model_copy(update={"redis_ssl_ca_file": other_ca})
+    settings = tls_settings.with_changes(**{"redis_ssl_ca_file": other_ca})
     clients = redis_infra.create_clients(settings)
     try:
         for sentinel in clients.sentinel.sentinels:  # the first hop: asking where the master is

@@ -30,7 +30,7 @@ def flow(stack) -> FlowRecord:
                               secret_key=f"sk-{random_key()}", cache_encryption_key=random_key(),
                               outbox_backoff_max=2.0)
     asyncio.run(migrate(settings))
-    wrong_kafka = settings.model_copy(update={
+    wrong_kafka = settings.with_changes(**{
         "kafka_sasl_password": f"kafka-pw-{random_key()}", "events_consumers_enabled": False})
     return asyncio.run(run_full_flow(settings, wrong_kafka))
 

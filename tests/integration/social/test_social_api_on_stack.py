@@ -37,7 +37,7 @@ async def test_connect_message_read_and_notify_on_postgresql_and_redis(settings)
         members = await app.state.redis.master.zrange(key, 0, -1, withscores=True)
         assert [int(score) for _, score in members[:-1]] == sent
         assert not any(b"hello" in member for member, _ in members)  # sealed (AES-GCM)
-        assert 0 < await app.state.redis.master.ttl(key) <= settings.recent_messages_ttl
+        assert 0 < await app.state.redis.master.ttl(key) <= settings.realtime.recent_messages_ttl
         again = (await client.get(f"/api/messages/{bob['id']}", headers=bearer(token_a))).json()
         assert again == page
         # Bob was offline: each message also became a notification for him.

@@ -38,7 +38,7 @@ DOCUMENTED_CLOSES = {1008, 1009}
 
 @pytest.fixture(scope="module")
 def ws_server(settings):  # `settings`: the social tests' stack settings (PostgreSQL, Redis)
-    configured = settings.model_copy(update={
+    configured = settings.with_changes(**{
         "ws_max_frame_bytes": FRAME_LIMIT, "ws_message_rate": RATE, "ws_message_burst": BURST})
     port = free_port()
     server = uvicorn.Server(uvicorn.Config(create_app(configured), host="127.0.0.1", port=port,

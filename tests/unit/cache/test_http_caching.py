@@ -128,7 +128,7 @@ async def test_the_fast_path_leaves_other_methods_and_paths_alone(embedded_setti
 
 
 async def test_fast_path_can_be_switched_off(embedded_settings):
-    settings = embedded_settings.model_copy(update={"cache_http_fast_path": False})
+    settings = embedded_settings.with_changes(**{"cache_http_fast_path": False})
     async with app_with_profile_route(settings) as (app, client):
         await client.get("/api/users/7")
         second = await client.get("/api/users/7")

@@ -179,7 +179,7 @@ async def test_a_profile_change_is_served_fresh_by_the_protocol(embedded_setting
 
 def test_the_server_uses_the_protocol_unless_the_fast_path_is_off(embedded_settings):
     assert serving.http_protocol(embedded_settings) is FastPathHttpProtocol
-    off = embedded_settings.model_copy(update={"cache_http_fast_path": False})
+    off = embedded_settings.with_changes(**{"cache_http_fast_path": False})
     assert serving.http_protocol(off) == "httptools"
 
 

@@ -1,4 +1,4 @@
-"""GET /api/admin/kafka/cluster and /consumers: the reference KafkaService::getClusterInfo().
+"""GET /api/admin/kafka/cluster and /consumers: brokers, topics and consumer lag.
 
 Admins only (401 without a session, 403 without the admin role).
 """

@@ -11,12 +11,12 @@ from snaproom_gateway.api.deps import SessionDep
 from snaproom_gateway.api.error_responses import error_responses
 from snaproom_gateway.audit import service
 from snaproom_gateway.audit.schemas import AuditEntryOut
+from snaproom_gateway.core.constants import MAX_ID
 from snaproom_gateway.users import events
 
 router = APIRouter(prefix="/api/admin", tags=["admin"], dependencies=[Depends(require_admin)],
                    responses=error_responses(401, 403))
 
-MAX_ID = 2**63 - 1
 
 
 @router.get("/audit", response_model=list[AuditEntryOut], summary="Search the audit trail")

@@ -4,17 +4,16 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, HTTPException, Request, Response, status
 
-from snaproom_gateway.api.auth import SESSION_COOKIE, CurrentUser
+from snaproom_gateway.api.auth import CurrentUser
 from snaproom_gateway.api.deps import SessionDep
 from snaproom_gateway.api.error_responses import error_responses
-from snaproom_gateway.api.ratelimit import client_ip, rate_limit, rate_limit_headers
+from snaproom_gateway.api.ratelimit import client_ip, rate_limit
 from snaproom_gateway.auth import service
-from snaproom_gateway.auth.exceptions import InvalidCredentials
 from snaproom_gateway.auth.schemas import AuthOut, LoginIn, SignupIn
 from snaproom_gateway.cache.http import private_response
+from snaproom_gateway.core.constants import SESSION_COOKIE
 from snaproom_gateway.users import service as users_service
 from snaproom_gateway.users.cached_answers import private_profile_body
-from snaproom_gateway.users.exceptions import UserExists
 from snaproom_gateway.users.schemas import UserPrivate
 
 router = APIRouter(prefix="/api/auth", tags=["auth"])
@@ -26,9 +25,9 @@ def _client(request: Request) -> service.Client:
 
 def _set_cookie(request: Request, response: Response, token: str) -> None:
     settings = request.app.state.settings
-    response.set_cookie(SESSION_COOKIE, token, max_age=settings.session_ttl, path="/",
+    response.set_cookie(SESSION_COOKIE, token, max_age=settings.auth.session_ttl, path="/",
                         httponly=True, secure=settings.cookie_secure,
-                        samesite=settings.session_cookie_samesite)
+                        samesite=settings.auth.session_cookie_samesite)
 
 
 def _answer(request: Request, response: Response, signed_in: service.SignedIn) -> AuthOut:
@@ -43,11 +42,7 @@ def _answer(request: Request, response: Response, signed_in: service.SignedIn) -
              dependencies=[Depends(rate_limit("signup"))])
 async def signup(data: SignupIn, request: Request, response: Response,
                  session: SessionDep) -> AuthOut:
-    try:
-        signed_in = await service.signup(request.app.state, session, data, _client(request))
-    except UserExists as exc:
-        raise HTTPException(status.HTTP_409_CONFLICT, str(exc),
-                            headers=rate_limit_headers(request)) from None
+    signed_in = await service.signup(request.app.state, session, data, _client(request))
     return _answer(request, response, signed_in)
 
 
@@ -56,13 +51,8 @@ async def signup(data: SignupIn, request: Request, response: Response,
              dependencies=[Depends(rate_limit("login"))])
 async def login(data: LoginIn, request: Request, response: Response,
                 session: SessionDep) -> AuthOut:
-    try:
-        signed_in = await service.login(request.app.state, session, data.email, data.password,
-                                        _client(request))
-    except InvalidCredentials as exc:
-        raise HTTPException(status.HTTP_401_UNAUTHORIZED, str(exc),
-                            headers={"WWW-Authenticate": "Bearer"} | rate_limit_headers(request)
-                            ) from None
+    signed_in = await service.login(request.app.state, session, data.email, data.password,
+                                    _client(request))
     return _answer(request, response, signed_in)
 
 
@@ -73,7 +63,7 @@ async def logout(user: CurrentUser, request: Request, session: SessionDep) -> Re
     answer = Response(status_code=status.HTTP_204_NO_CONTENT)
     settings = request.app.state.settings
     answer.delete_cookie(SESSION_COOKIE, path="/", httponly=True, secure=settings.cookie_secure,
-                         samesite=settings.session_cookie_samesite)
+                         samesite=settings.auth.session_cookie_samesite)
     return answer
 
 

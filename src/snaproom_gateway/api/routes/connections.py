@@ -4,33 +4,27 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, status
+from fastapi import APIRouter, Path, Query, Request, status
 
 from snaproom_gateway.api.auth import CurrentUser
 from snaproom_gateway.api.deps import SessionDep
 from snaproom_gateway.api.error_responses import error_responses
-from snaproom_gateway.api.ratelimit import rate_limit
+from snaproom_gateway.api.ratelimit import writes_limited
 from snaproom_gateway.cache import domain_cache
 from snaproom_gateway.connections import service
 from snaproom_gateway.connections.cached_answers import cached_json
-from snaproom_gateway.connections.exceptions import ConnectionError_
 from snaproom_gateway.connections.schemas import (
-    MAX_ID,
     ConnectionList,
     ConnectionOut,
     ConnectionRequest,
     ConnectionWithPeer,
     Peer,
 )
+from snaproom_gateway.core.constants import MAX_ID
 
 router = APIRouter(prefix="/api/connections", tags=["connections"])
 
 LIST_CACHE_TTL = 60  # peers' names may change; connection events drop the entry sooner
-writes_limited = Depends(rate_limit("writes", key="user"))
-
-
-def _http(exc: ConnectionError_) -> HTTPException:
-    return HTTPException(exc.status_code, str(exc))
 
 
 async def _forget_lists(request: Request, *user_ids: int) -> None:
@@ -44,10 +38,7 @@ async def _forget_lists(request: Request, *user_ids: int) -> None:
              responses=error_responses(400, 401, 404, 409, 429), dependencies=[writes_limited])
 async def request_connection(body: ConnectionRequest, user: CurrentUser, request: Request,
                              session: SessionDep) -> ConnectionOut:
-    try:
-        row = await service.request(session, user.id, body.to_user_id)
-    except ConnectionError_ as exc:
-        raise _http(exc) from None
+    row = await service.request(session, user.id, body.to_user_id)
     await session.commit()
     await _forget_lists(request, row.requester_id, row.addressee_id)
     return ConnectionOut.model_validate(row, from_attributes=True)
@@ -55,10 +46,7 @@ async def request_connection(body: ConnectionRequest, user: CurrentUser, request
 
 async def _answer(connection_id: int, user_id: int, accept: bool, request: Request,
                   session: SessionDep) -> ConnectionOut:
-    try:
-        row = await service.answer(session, connection_id, user_id, accept)
-    except ConnectionError_ as exc:
-        raise _http(exc) from None
+    row = await service.answer(session, connection_id, user_id, accept)
     await session.commit()
     await _forget_lists(request, row.requester_id, row.addressee_id)
     return ConnectionOut.model_validate(row, from_attributes=True)

@@ -4,21 +4,20 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Response, status
+from fastapi import APIRouter, HTTPException, Path, Query, Request, Response, status
 
 from snaproom_gateway.api.auth import CurrentUser
 from snaproom_gateway.api.deps import SessionDep
 from snaproom_gateway.api.error_responses import error_responses
-from snaproom_gateway.api.ratelimit import rate_limit
+from snaproom_gateway.api.ratelimit import writes_limited
 from snaproom_gateway.cache.http import private_response
+from snaproom_gateway.core.constants import MAX_ID
 from snaproom_gateway.messages import flows
 from snaproom_gateway.messages.cached_answers import NEWEST_PAGE_LIMIT
-from snaproom_gateway.messages.exceptions import MessageError
-from snaproom_gateway.messages.schemas import MAX_ID, MessageCreate, MessageOut, MessagePage
+from snaproom_gateway.messages.schemas import MessageCreate, MessageOut, MessagePage
 from snaproom_gateway.users import service as users_service
 
 router = APIRouter(prefix="/api/messages", tags=["messages"])
-writes_limited = Depends(rate_limit("writes", key="user"))
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=MessageOut,
@@ -26,11 +25,7 @@ writes_limited = Depends(rate_limit("writes", key="user"))
              responses=error_responses(400, 401, 403, 404, 429), dependencies=[writes_limited])
 async def send_message(body: MessageCreate, user: CurrentUser, request: Request,
                        session: SessionDep) -> MessageOut:
-    try:
-        message = await flows.send(request.app.state, session, user.id, body.to_user_id,
-                                   body.text)
-    except MessageError as exc:
-        raise HTTPException(exc.status_code, str(exc)) from None
+    message = await flows.send(request.app.state, session, user.id, body.to_user_id, body.text)
     return MessageOut.model_validate(message)
 
 

@@ -10,11 +10,11 @@ from snaproom_gateway.api.auth import CurrentUser
 from snaproom_gateway.api.deps import SessionDep
 from snaproom_gateway.api.error_responses import error_responses
 from snaproom_gateway.api.ratelimit import rate_limit
+from snaproom_gateway.core.constants import MAX_ID
 from snaproom_gateway.notifications import service
 from snaproom_gateway.notifications.schemas import NotificationOut, NotificationPage
 
 router = APIRouter(prefix="/api/notifications", tags=["notifications"])
-MAX_ID = 2**63 - 1
 
 
 @router.get("", response_model=NotificationPage, summary="Your notifications, newest first",

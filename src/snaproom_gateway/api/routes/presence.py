@@ -9,12 +9,12 @@ from fastapi import APIRouter, HTTPException, Query, Request, status
 from snaproom_gateway.api.auth import CurrentUser
 from snaproom_gateway.api.deps import SessionDep
 from snaproom_gateway.api.error_responses import error_responses
+from snaproom_gateway.core.constants import MAX_ID
 from snaproom_gateway.presence import service
 from snaproom_gateway.presence.schemas import HeartbeatOut, PresenceMap
 
 router = APIRouter(prefix="/api/presence", tags=["presence"])
 MAX_IDS = 100
-MAX_ID = 2**63 - 1
 
 
 def parse_user_ids(raw: str) -> list[int]:
@@ -49,7 +49,7 @@ async def heartbeat(user: CurrentUser, request: Request, session: SessionDep) ->
         raise _unavailable(exc) from None
     if came_online:
         await service.announce(state, session, user.id, presence)
-    return HeartbeatOut(**service.as_json(presence), ttl=state.settings.presence_ttl)
+    return HeartbeatOut(**service.as_json(presence), ttl=state.settings.realtime.presence_ttl)
 
 
 @router.get("", response_model=PresenceMap, summary="Presence of up to 100 users",

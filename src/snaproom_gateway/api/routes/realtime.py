@@ -20,9 +20,9 @@ from typing import Any
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from pydantic import ValidationError
 
-from snaproom_gateway.api.auth import SESSION_COOKIE
 from snaproom_gateway.api.ws_frames import Ping, PresenceQuery, PrivateMessage, client_frame
 from snaproom_gateway.auth import sessions
+from snaproom_gateway.core.constants import SESSION_COOKIE
 from snaproom_gateway.messages import flows
 from snaproom_gateway.messages.exceptions import MessageError
 from snaproom_gateway.presence import service as presence
@@ -86,9 +86,9 @@ async def _signed_in_user(state: Any, token: str | None) -> int | None:
 
 async def _keep_online(state: Any, user_id: int) -> None:
     while True:
-        await asyncio.sleep(state.settings.presence_ws_refresh)
+        await asyncio.sleep(state.settings.realtime.presence_ws_refresh)
         try:
-            await state.presence.touch(user_id, state.settings.presence_ttl)
+            await state.presence.touch(user_id, state.settings.realtime.presence_ttl)
         except Exception as exc:  # Redis away: try again next round
             log.warning("presence refresh of %s failed: %r", user_id, exc)
 
@@ -96,7 +96,7 @@ async def _keep_online(state: Any, user_id: int) -> None:
 async def _announce(state: Any, user_id: int, online: bool) -> None:
     try:
         if online:
-            seen = await state.presence.touch(user_id, state.settings.presence_ttl)
+            seen = await state.presence.touch(user_id, state.settings.realtime.presence_ttl)
         else:
             await state.presence.leave(user_id)
             seen = None
@@ -120,17 +120,17 @@ def _error(status: int, detail: str, ref: str | None = None) -> dict[str, Any]:
 async def _rate_limited(state: Any, user_id: int) -> dict[str, Any] | None:
     limiter = getattr(state, "rate_limiter", None)
     settings = state.settings
-    if limiter is None or not settings.rate_limit_enabled:
+    if limiter is None or not settings.rate_limits.enabled:
         return None
-    decision = await limiter.hit(settings.rate_limit_writes, "writes", f"user:{user_id}")
+    decision = await limiter.hit(settings.rate_limits.writes, "writes", f"user:{user_id}")
     if decision is None or decision.allowed:
         return None
-    return _error(429, f"Too many requests: the limit is {settings.rate_limit_writes}; "
+    return _error(429, f"Too many requests: the limit is {settings.rate_limits.writes}; "
                        f"retry in {decision.retry_after} s")
 
 
 async def _answer(state: Any, user_id: int, token: str, raw: str) -> dict[str, Any] | None:
-    limit = state.settings.ws_max_frame_bytes
+    limit = state.settings.realtime.ws_max_frame_bytes
     if _frame_size(raw) > limit:
         return _error(413, f"Frames are at most {limit} bytes")
     try:
@@ -159,7 +159,7 @@ async def _answer(state: Any, user_id: int, token: str, raw: str) -> dict[str, A
         try:
             message = await flows.send(state, session, user_id, frame.to_user_id, frame.text)
         except MessageError as exc:
-            return _error(exc.status_code, str(exc), frame.ref)
+            return _error(exc.status_code, exc.detail, frame.ref)
     return {"type": "message:sent", "ref": frame.ref, "message": message}
 
 
@@ -176,7 +176,8 @@ async def realtime_socket(socket: WebSocket) -> None:
     if hub.add(user_id, socket):
         await _announce(state, user_id, True)
     refresher = asyncio.create_task(_keep_online(state, user_id))
-    budget = FrameBudget(state.settings.ws_message_rate, state.settings.ws_message_burst)
+    realtime = state.settings.realtime
+    budget = FrameBudget(realtime.ws_message_rate, realtime.ws_message_burst)
     try:
         while True:
             message = await socket.receive()

@@ -5,19 +5,19 @@ from __future__ import annotations
 from typing import Annotated
 
 import orjson
-from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Response, status
+from fastapi import APIRouter, HTTPException, Path, Query, Request, Response, status
 
 from snaproom_gateway.analytics import service as analytics_service
 from snaproom_gateway.api.auth import CurrentUser, OptionalUser
 from snaproom_gateway.api.deps import SessionDep
 from snaproom_gateway.api.error_responses import error_responses
-from snaproom_gateway.api.ratelimit import rate_limit
+from snaproom_gateway.api.ratelimit import writes_limited
 from snaproom_gateway.cache import domain_cache
 from snaproom_gateway.cache.http import cached_response, private_response
+from snaproom_gateway.core.constants import MAX_ID, SESSION_COOKIE
 from snaproom_gateway.users import deletion
 from snaproom_gateway.users import service as users_service
 from snaproom_gateway.users.cached_answers import private_profile_body
-from snaproom_gateway.users.exceptions import DeletionInProgress
 from snaproom_gateway.users.handlers import USERS_LIST_TAG
 from snaproom_gateway.users.schemas import (
     DEFAULT_PAGE,
@@ -31,9 +31,7 @@ from snaproom_gateway.users.schemas import (
 
 router = APIRouter(prefix="/api/users", tags=["users"])
 
-MAX_ID = 2**63 - 1
 LIST_CACHE_TTL = 300
-writes_limited = Depends(rate_limit("writes", key="user"))
 
 
 @router.get("", response_model=UserPage, summary="Active users, a page at a time (cached)")
@@ -109,10 +107,7 @@ async def delete_me(user: CurrentUser, request: Request, session: SessionDep,
     if row is None:
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "Not authenticated",
                             headers={"WWW-Authenticate": "Bearer"})
-    try:
-        await deletion.start(request.app.state, session, row)
-    except DeletionInProgress as exc:
-        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
-    response.delete_cookie("snaproom_session", path="/")
+    await deletion.start(request.app.state, session, row)
+    response.delete_cookie(SESSION_COOKIE, path="/")
     return DeletionAccepted(status="deleting",
                             detail="Sessions are revoked; the account's data is being removed")
