@@ -131,7 +131,7 @@ class Settings(BaseSettings):
     outbox_retention_hours: float = Field(24.0, ge=0)
     # Run the registered consumer groups inside the app (off for API-only instances).
     events_consumers_enabled: bool = True
-    # Extra modules whose @handles registrations to load, beside events/registry.py's list.
+    # Extra modules whose `subscribers` to include after the domains' (api/subscriptions.py).
     events_handler_modules: Annotated[list[str], NoDecode] = []
     events_handler_retries: int = Field(3, ge=0, le=20)
     events_retry_backoff: float = Field(0.2, ge=0, le=30)

@@ -14,7 +14,6 @@ from snaproom_gateway import domain_cache
 from snaproom_gateway.analytics.models import ProfileViewCount
 from snaproom_gateway.cache.stale import mark_stale
 from snaproom_gateway.users import events
-from snaproom_gateway.users.deletion import purge_step
 from snaproom_gateway.users.models import User
 
 
@@ -86,6 +85,5 @@ async def add_views(session: AsyncSession, counts: Mapping[int, int]) -> None:
     mark_stale(session, [views_tag(user_id) for user_id in existing])
 
 
-@purge_step("profile_views")
 async def purge_profile_views(session: AsyncSession, user_id: int) -> None:
     await session.execute(delete(ProfileViewCount).where(ProfileViewCount.user_id == user_id))

@@ -27,7 +27,7 @@ writes_limited = Depends(rate_limit("writes", key="user"))
 async def send_message(body: MessageCreate, user: CurrentUser, request: Request,
                        session: SessionDep) -> MessageOut:
     try:
-        message = await flows.send(request.app.state, session, user.id, body.to_user_id,
+        message = await flows.send(request.app.state.runtime, session, user.id, body.to_user_id,
                                    body.text)
     except MessageError as exc:
         raise HTTPException(exc.status_code, str(exc)) from None
@@ -48,7 +48,7 @@ async def read_conversation(
 ) -> Response:
     if user_id == user.id:
         raise HTTPException(status.HTTP_400_BAD_REQUEST, "A conversation needs another user")
-    state = request.app.state
+    state = request.app.state.runtime
     if await users_service.load_public_bytes(state, session, user_id) is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "User not found")
     if before is None and limit == NEWEST_PAGE_LIMIT:

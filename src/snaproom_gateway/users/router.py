@@ -16,9 +16,9 @@ from snaproom_gateway.deps import SessionDep
 from snaproom_gateway.ratelimit import rate_limit
 from snaproom_gateway.users import deletion
 from snaproom_gateway.users import service as users_service
+from snaproom_gateway.users.cache_tags import USERS_LIST_TAG
 from snaproom_gateway.users.cached_answers import private_profile_body
 from snaproom_gateway.users.exceptions import DeletionInProgress
-from snaproom_gateway.users.handlers import USERS_LIST_TAG
 from snaproom_gateway.users.schemas import (
     DeletionAccepted,
     UserPage,
@@ -41,7 +41,7 @@ async def list_users(
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
     size: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> Response:
-    state, params = request.app.state, {"page": page, "size": size}
+    state, params = request.app.state.runtime, {"page": page, "size": size}
     cached = await domain_cache.get_api_response(state, "/api/users", params)
     if cached is not None:
         body = cached if isinstance(cached, bytes) else orjson.dumps(cached)
@@ -68,7 +68,7 @@ async def get_user(
     request: Request,
     session: SessionDep,
 ) -> UserPrivate | UserPublic:
-    state = request.app.state
+    state = request.app.state.runtime
     body = await users_service.load_public_bytes(state, session, user_id)
     if body is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "User not found")
@@ -108,7 +108,7 @@ async def delete_me(user: CurrentUser, request: Request, session: SessionDep,
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "Not authenticated",
                             headers={"WWW-Authenticate": "Bearer"})
     try:
-        await deletion.start(request.app.state, session, row)
+        await deletion.start(request.app.state.runtime, session, row)
     except DeletionInProgress as exc:
         raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
     response.delete_cookie("snaproom_session", path="/")

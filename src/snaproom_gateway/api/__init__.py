@@ -1,0 +1,1 @@
+"""The HTTP API and the app that serves it: routers, dependencies, middleware, the runtime."""
