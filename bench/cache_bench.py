@@ -60,7 +60,7 @@ def build_app():
     @app.get("/bench/stats")
     async def bench_stats(cache: CacheDep, request: Request) -> dict[str, Any]:
         return {"db_queries": counters["db_queries"], "cache": await cache.stats(),
-                "probes": probes, "views": request.app.state.profile_views.written}
+                "probes": probes, "views": request.app.state.runtime.profile_views.written}
 
     original_lifespan = app.router.lifespan_context
 
@@ -76,8 +76,8 @@ def build_app():
         def count(*_args: Any) -> None:
             counters["db_queries"] += 1
 
-        event.listen(application.state.engine.sync_engine, "before_cursor_execute", count)
-        cache = application.state.cache
+        event.listen(application.state.runtime.engine.sync_engine, "before_cursor_execute", count)
+        cache = application.state.runtime.cache
         remote = cache._remote_invalidation
 
         def record(tags: list[str], keys: list[str]) -> None:

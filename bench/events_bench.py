@@ -29,7 +29,6 @@ from sqlalchemy import func, insert, select, text
 
 from snaproom_gateway.core import gc_tuning
 from snaproom_gateway.core.settings import load_settings
-from snaproom_gateway.events import handlers as registry
 from snaproom_gateway.events.consumer import KafkaGroupRunner, kafka_dead_letter
 from snaproom_gateway.events.dispatch import Dispatcher
 from snaproom_gateway.events.kafka_sink import KafkaSink
@@ -37,6 +36,7 @@ from snaproom_gateway.events.models import OutboxEvent
 from snaproom_gateway.events.offsets import kafka_group_id
 from snaproom_gateway.events.publisher import build_envelope
 from snaproom_gateway.events.relay import OutboxRelay
+from snaproom_gateway.events.subscribers import Subscribers
 from snaproom_gateway.infra import database, migrations
 from snaproom_gateway.infra.kafka import KafkaConnection
 
@@ -81,12 +81,16 @@ async def relay_throughput(settings, engine, sessionmaker, kafka, count: int) ->
     return count / elapsed
 
 
-async def start_relay_and_group(settings, engine, sessionmaker, kafka, group: str):
-    """The gateway's side of the latency run: a relay and a consumer group on user-events,
-    started and assigned. Returns (relay, runner, tasks)."""
+async def start_relay_and_group(settings, engine, sessionmaker, kafka, group: str,
+                                subscribers: Subscribers):
+    """The gateway's side of the latency run: a relay and a consumer group on user-events
+    running `subscribers`' handlers of `group`, started and assigned. Returns (relay, runner,
+    tasks)."""
     relay = OutboxRelay(engine, sessionmaker, settings, KafkaSink(kafka, settings))
     await relay.sink.ready()
-    dispatcher = Dispatcher(group, sessionmaker=sessionmaker, settings=settings, state=None,
+    dispatcher = Dispatcher(group, subscribers=subscribers, sessionmaker=sessionmaker,
+                            settings=settings,
+                            slots=asyncio.Semaphore(settings.handler_concurrency),
                             dead_letter=kafka_dead_letter(kafka, group, 10))
     runner = KafkaGroupRunner(settings, kafka, dispatcher, ["user-events"],
                               kafka_group_id(settings, group), from_latest=True)
@@ -152,13 +156,15 @@ async def latency(settings, engine, sessionmaker, kafka, rate: int, seconds: flo
         # state of an outbox is a few seconds of rows, which autovacuum keeps up with.
         await conn.execute(text("TRUNCATE outbox"))
 
-    @registry.handles("user.updated", group=group)
+    subscribers = Subscribers()
+
+    @subscribers.subscriber("user.updated", group=group)
     async def measure(envelope, ctx) -> None:
         if envelope.payload.get("phase") == "measure":
             samples.append((datetime.now(UTC) - envelope.timestamp).total_seconds() * 1000)
 
     relay, runner, tasks = await start_relay_and_group(settings, engine, sessionmaker, kafka,
-                                                       group)
+                                                       group, subscribers)
     _progress(f"publishing {rate} events/s from a separate process: {warmup:.0f} s warm-up, "
               f"{seconds:.0f} s measured ...")
     cpu, wall, servers = time.process_time(), time.perf_counter(), server_cpu_ticks()
@@ -173,7 +179,6 @@ async def latency(settings, engine, sessionmaker, kafka, rate: int, seconds: flo
     relay.stop()
     runner.stop()
     await asyncio.gather(*tasks, return_exceptions=True)
-    registry.unregister(measure)
     gc_tuning.unfreeze()
     _progress(f"handled {len(samples)} of {summary['measured']} measured events")
     return samples, summary

@@ -38,12 +38,12 @@ from events_bench import (  # the sibling script: bench/ is on sys.path
 from sqlalchemy import text
 
 from snaproom_gateway.core.settings import load_settings
-from snaproom_gateway.events import handlers as registry
 from snaproom_gateway.events import outbox
 from snaproom_gateway.events.consumer import KafkaGroupRunner
 from snaproom_gateway.events.dispatch import Dispatcher
 from snaproom_gateway.events.kafka_sink import KafkaSink
 from snaproom_gateway.events.relay import OutboxRelay
+from snaproom_gateway.events.subscribers import Subscribers
 from snaproom_gateway.infra import database, migrations
 from snaproom_gateway.infra.kafka import KafkaConnection
 
@@ -134,7 +134,9 @@ async def run(rate: int, seconds: float) -> None:
     group = f"stages-{int(time.time())}"
     measuring = {"on": False}
 
-    @registry.handles("user.updated", group=group)
+    subscribers = Subscribers()
+
+    @subscribers.subscriber("user.updated", group=group)
     async def measure(envelope, ctx) -> None:
         if measuring["on"] and envelope.payload.get("phase") == "measure":
             s = stamps[envelope.id]
@@ -143,7 +145,7 @@ async def run(rate: int, seconds: float) -> None:
 
     install_probes()
     relay, runner, tasks = await start_relay_and_group(settings, engine, sessionmaker, kafka,
-                                                       group)
+                                                       group, subscribers)
     measuring["on"] = True
     print(f"publishing {rate} events/s from a separate process (2 s warm-up, "
           f"{seconds:.0f} s measured) ...", flush=True)

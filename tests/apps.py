@@ -15,12 +15,19 @@ from fastapi import FastAPI
 
 from snaproom_gateway.api import serving
 from snaproom_gateway.api.app import create_app
+from snaproom_gateway.api.subscriptions import include_domains
 from snaproom_gateway.core.settings import Settings
+from snaproom_gateway.events.subscribers import Subscribers
+
+# Handlers a test subscribes for the apps running_app starts (the test removes them after):
+# included after the domains' subscribers.
+extra_subscribers = Subscribers()
 
 
 @asynccontextmanager
 async def running_app(settings: Settings) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]]:
-    app = create_app(settings)
+    app = create_app(settings,
+                     subscribers=include_domains(settings).include(extra_subscribers))
     async with app.router.lifespan_context(app):
         if not settings.database.uses_sqlite:
             await _events_from_now(app)
@@ -75,7 +82,7 @@ async def _events_from_now(app: FastAPI) -> None:
     from snaproom_gateway.events.models import OutboxEvent
 
     try:
-        async with app.state.sessionmaker() as session:
+        async with app.state.runtime.sessionmaker() as session:
             app.state.test_events_cursor = await session.scalar(
                 select(func.coalesce(func.max(OutboxEvent.seq), 0)))
     except (SQLAlchemyError, OSError):

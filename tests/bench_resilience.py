@@ -47,7 +47,7 @@ async def fast_503(requests: int = 2000) -> list[float]:
 
         app.include_router(router)
         async with app.router.lifespan_context(app):
-            app.state.breakers["database"].force(State.OPEN, "bench")
+            app.state.runtime.breakers["database"].force(State.OPEN, "bench")
             transport = httpx.ASGITransport(app=app)
             async with httpx.AsyncClient(transport=transport, base_url="http://b") as client:
                 latencies = []

@@ -26,14 +26,14 @@ def envelope_of(payload: dict[str, Any]) -> SimpleNamespace:
 
 async def pending_events(app) -> list[dict[str, Any]]:
     """Every event written to the outbox so far (sent or not), oldest first."""
-    async with app.state.sessionmaker() as session:
+    async with app.state.runtime.sessionmaker() as session:
         rows = await session.scalars(select(OutboxEvent).order_by(OutboxEvent.seq))
         return [orjson.loads(row.payload) | {"_topic": row.topic} for row in rows]
 
 
 async def _written_since_last_call(app) -> list[str]:
     cursor = getattr(app.state, "test_events_cursor", 0)
-    async with app.state.sessionmaker() as session:
+    async with app.state.runtime.sessionmaker() as session:
         rows = list((await session.scalars(
             select(OutboxEvent).where(OutboxEvent.seq > cursor)
             .order_by(OutboxEvent.seq))).all())
@@ -47,7 +47,7 @@ async def _wait_until_relayed(app, bound: float = 30.0) -> None:
     # events those handlers publish are committed before that: no pending row means all done.
     async with asyncio.timeout(bound):
         while True:
-            async with app.state.sessionmaker() as session:
+            async with app.state.runtime.sessionmaker() as session:
                 pending = await session.scalar(select(func.count()).select_from(OutboxEvent)
                                                .where(OutboxEvent.sent_at.is_(None)))
             if not pending:

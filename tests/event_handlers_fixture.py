@@ -8,11 +8,13 @@ import os
 
 from sqlalchemy import text
 
-from snaproom_gateway.events.handlers import handles
+from snaproom_gateway.events.subscribers import Subscribers
+
+subscribers = Subscribers()
 
 
-@handles(os.environ.get("IT_EFFECT_PATTERN", "user.*"),
-         group=os.environ.get("IT_EFFECT_GROUP", "it-effects"))
+@subscribers.subscriber(os.environ.get("IT_EFFECT_PATTERN", "user.*"),
+                        group=os.environ.get("IT_EFFECT_GROUP", "it-effects"))
 async def record_effect(envelope, ctx) -> None:
     delay = float(os.environ.get("IT_EFFECT_DELAY", "0"))
     if delay:

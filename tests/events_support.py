@@ -152,7 +152,7 @@ def cli_env(stack_env: dict[str, str], **env: str) -> dict[str, str]:
 @pytest.fixture
 def recorder():
     """Register effect-writing handlers for groups named by the test; unregistered afterwards."""
-    from snaproom_gateway.events import handlers as registry
+    from tests.apps import extra_subscribers
 
     registered = []
 
@@ -166,10 +166,10 @@ def recorder():
                  "n": envelope.payload.get("n")})
 
         record.__qualname__ = f"record_{group}"
-        registry.handles(pattern, group=group)(record)
+        extra_subscribers.subscriber(pattern, group=group)(record)
         registered.append(record)
         return group
 
     yield register
     for fn in registered:
-        registry.unregister(fn)
+        extra_subscribers.remove(fn)

@@ -119,7 +119,7 @@ async def dump_redis(settings: Settings) -> list[tuple[bytes, bytes]]:
 async def _wait_until_sent(app: Any, after_seq: int, bound: float = 60.0) -> int:
     async with asyncio.timeout(bound):
         while True:
-            async with app.state.sessionmaker() as session:
+            async with app.state.runtime.sessionmaker() as session:
                 last = await session.scalar(select(func.max(OutboxEvent.seq)))
                 pending = await session.scalar(
                     select(func.count()).select_from(OutboxEvent).where(
@@ -151,7 +151,7 @@ async def run_full_flow(settings: Settings, wrong_kafka: Settings | None) -> Flo
                 transport = httpx.ASGITransport(app=app)
                 async with httpx.AsyncClient(transport=transport, base_url="http://g") as client:
                     async def refused() -> bool:
-                        return bool(app.state.kafka.last_error)
+                        return bool(app.state.runtime.kafka.last_error)
                     await wait_for(refused, 60)  # the refusal, then a few retries
                     await asyncio.sleep(2)
                     health = await client.get("/api/health/kafka")
@@ -166,7 +166,7 @@ async def _flow(settings: Settings, record: FlowRecord, names: dict[str, str],
     app = create_app(settings)
     _all_loggers_at_debug()  # create_app configured logging
     async with app.router.lifespan_context(app):
-        async with app.state.sessionmaker() as session:
+        async with app.state.runtime.sessionmaker() as session:
             record.first_seq = int(await session.scalar(
                 select(func.coalesce(func.max(OutboxEvent.seq), 0))))
         transport = httpx.ASGITransport(app=app, client=(f"10.16.{os.getpid() % 250}.9", 4000))
@@ -249,7 +249,7 @@ async def _flow(settings: Settings, record: FlowRecord, names: dict[str, str],
             assert (await call("after logout", "GET", "/api/auth/me", tokens["bob_login"])
                     ).status_code == 401
             record.last_seq = await _wait_until_sent(app, record.first_seq)
-        async with app.state.sessionmaker() as session:
+        async with app.state.runtime.sessionmaker() as session:
             hashes = (await session.scalars(
                 select(User.password_hash).where(User.id.in_([alice, bob])))).all()
     record.secrets |= {f"token_{k}": v for k, v in tokens.items()}

@@ -27,7 +27,7 @@ async def make_admin(app: Any, email: str) -> None:
     from snaproom_gateway.users import service as users_service
     from tests.domain_events import deliver_events
 
-    async with app.state.sessionmaker() as session:
+    async with app.state.runtime.sessionmaker() as session:
         await users_service.create_admin(session, email=email, username=None, password=None)
         await session.commit()
     await deliver_events(app)  # user.updated drops the cached user (role)

@@ -195,12 +195,14 @@ def consume(
     committed after handling; an event the group already handled has no second effect; a
     message that does not validate goes to <topic>.dlq.
     """
+    from snaproom_gateway.api import subscriptions
     from snaproom_gateway.events import commands
 
     settings = settings_or_exit()
     idle = timeout / 1000 if timeout is not None else None
-    result = _run_events(lambda: commands.consume(settings, topics, group, idle_timeout=idle,
-                                                      batch_size=batch_size))
+    subscribers = subscriptions.include_domains(settings)
+    result = _run_events(lambda: commands.consume(settings, subscribers, topics, group,
+                                                  idle_timeout=idle, batch_size=batch_size))
     typer.echo(f"stopped: {result['consumed']} consumed, {result['handled']} handled, "
                f"{result['skipped']} already handled, {result['dead_lettered']} dead-lettered "
                f"in {result['seconds']}s", err=True)
@@ -226,14 +228,17 @@ def replay(
 
     The group's consumers must be stopped (as with kafka-consumer-groups --reset-offsets).
     """
+    from snaproom_gateway.api import subscriptions
     from snaproom_gateway.events import commands
 
     if from_beginning == (from_timestamp is not None):
         raise typer.BadParameter("give exactly one of --from-beginning or --from-timestamp")
     when = _parse_time(from_timestamp)
     settings = settings_or_exit()
+    subscribers = subscriptions.include_domains(settings)
     result = _run_events(lambda: commands.replay(
-        settings, topic, group, target="earliest" if from_beginning else "timestamp", when=when,
+        settings, subscribers, topic, group,
+        target="earliest" if from_beginning else "timestamp", when=when,
         rehandle=not skip_handled, idle_timeout=timeout / 1000))
     typer.echo(f"replayed: {result['consumed']} consumed, {result['handled']} handled, "
                f"{result['skipped']} skipped, {result['dead_lettered']} dead-lettered "

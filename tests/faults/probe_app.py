@@ -26,7 +26,7 @@ router = APIRouter(prefix="/t")
 
 
 def redis_clients(request: Request):
-    return request.app.state.redis
+    return request.app.state.runtime.redis
 
 
 @router.get("/cached/{key}")
@@ -68,7 +68,7 @@ async def write_with_event(request: Request, session: SessionDep, breakers: Brea
     row = OutboxEvent(event_id=str(uuid.uuid4()), topic=TOPIC, key="1", payload=b"{}")
     session.add(row)
     await session.commit()
-    kafka = request.app.state.kafka
+    kafka = request.app.state.runtime.kafka
 
     async def send() -> bool:
         if kafka.producer is None:

@@ -93,7 +93,7 @@ async def test_postgres_outage_answers_fast_503_and_recovers_without_restart(sta
         print(f"\n[figure] postgres down: 503 latency max {max(latencies) * 1000:.1f} ms, "
               f"median {sorted(latencies)[10] * 1000:.1f} ms; served again "
               f"{time.monotonic() - restarted:.2f} s after the server was ready")
-        assert app.state.breakers["database"].state == "closed"
+        assert app.state.runtime.breakers["database"].state == "closed"
 
 
 async def test_reads_survive_a_redis_master_kill_and_writes_follow_the_new_master(stack,
@@ -134,7 +134,7 @@ async def test_reads_survive_a_redis_master_kill_and_writes_follow_the_new_maste
 
 async def test_reads_come_from_the_database_while_redis_is_stopped(stack, stack_env):
     async with gateway(stack_env) as (app, client):
-        breaker = app.state.breakers["redis"]
+        breaker = app.state.runtime.breakers["redis"]
         assert (await client.get("/t/cached/a")).status_code == 200
         stack.down("redis")  # master, replica and the three Sentinels
         try:
@@ -165,7 +165,7 @@ async def _create_topic(app: FastAPI) -> None:
     from aiokafka.admin import NewTopic
     from aiokafka.errors import TopicAlreadyExistsError
 
-    kafka = app.state.kafka
+    kafka = app.state.runtime.kafka
     assert await kafka.wait_connected(60), kafka.last_error
     try:
         await kafka.admin.create_topics([NewTopic(probe_app.TOPIC, 3, 3)])
@@ -176,14 +176,14 @@ async def _create_topic(app: FastAPI) -> None:
 async def test_publishing_goes_on_with_a_broker_down_and_writes_succeed_with_none(stack,
                                                                                   stack_env):
     async with gateway(stack_env, breaker_timeout_kafka=2.0) as (app, client):
-        await migrations.upgrade(app.state.engine)
+        await migrations.upgrade(app.state.runtime.engine)
         await _create_topic(app)
 
         async def published() -> bool:
             return (await client.post("/t/outbox")).json()["sent"]
 
         # A new topic's leaders take a moment to be known; the breaker may open meanwhile.
-        assert await until(published, bound=60, pause=0.5), app.state.breakers["kafka"].snapshot()
+        assert await until(published, bound=60, pause=0.5), app.state.runtime.breakers["kafka"].snapshot()
 
         stack.kill("kafka-2")
         killed = time.monotonic()
@@ -219,4 +219,4 @@ async def test_publishing_goes_on_with_a_broker_down_and_writes_succeed_with_non
             stack.up("kafka")
         assert outcomes == [False] * 10
         assert health["dependencies"]["kafka"]["breaker"]["state"] == "open"
-        assert app.state.breakers["kafka"].totals.rejected > 0  # later writes did not wait
+        assert app.state.runtime.breakers["kafka"].totals.rejected > 0  # later writes did not wait

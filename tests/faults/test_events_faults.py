@@ -30,7 +30,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.faults]
 
 
 async def _pending(app, ids: list[str]) -> int:
-    async with app.state.sessionmaker() as session:
+    async with app.state.runtime.sessionmaker() as session:
         return await session.scalar(select(func.count()).select_from(OutboxEvent).where(
             OutboxEvent.sent_at.is_(None), OutboxEvent.event_id.in_(ids)))
 
@@ -38,7 +38,7 @@ async def _pending(app, ids: list[str]) -> int:
 async def _write(app, count: int, start: int) -> list[str]:
     ids = []
     for n in range(start, start + count):
-        async with app.state.sessionmaker() as session:
+        async with app.state.runtime.sessionmaker() as session:
             envelope = await publish(session, "user.updated", user_id=4_000 + n % 5,
                                      data={"fields": ["bio"], "n": n})
             await session.commit()
@@ -53,7 +53,7 @@ async def test_writes_succeed_while_kafka_is_down_and_every_event_arrives_after(
     await group_at_end(settings, group, ["user-events"])
     start = await topic_ends(settings.kafka.brokers, "user-events")
     async with running_app(settings) as (app, _):
-        relay = app.state.events.relay
+        relay = app.state.runtime.events.relay
 
         async def topics_ready():
             return relay.sink.topics_ready
@@ -107,7 +107,7 @@ async def test_consumers_killed_mid_batch_and_rebalanced_have_one_effect_per_eve
     await group_at_end(settings, group, ["user-events"])
     async with running_app(settings) as (app, _):
         ids = []
-        async with app.state.sessionmaker() as session:
+        async with app.state.runtime.sessionmaker() as session:
             for n in range(600):
                 envelope = await publish(session, "user.updated", user_id=5_000 + n % 11,
                                          data={"fields": ["bio"], "n": n})

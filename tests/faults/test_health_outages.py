@@ -33,7 +33,7 @@ async def _eventually_status(client, path, expected, attempts=60):
 
 async def test_redis_stopped_reports_degraded_without_hanging(stack_settings, stack):
     async with running_app(stack_settings) as (app, client):
-        assert await app.state.kafka.wait_connected(30)
+        assert await app.state.runtime.kafka.wait_connected(30)
         stack.down("redis-master", "redis-replica")
         try:
             response, elapsed = await _timed_get(client, "/api/health/detailed")
@@ -54,7 +54,7 @@ async def test_redis_stopped_reports_degraded_without_hanging(stack_settings, st
 
 async def test_kafka_stopped_reports_degraded(stack_settings, stack):
     async with running_app(stack_settings) as (app, client):
-        assert await app.state.kafka.wait_connected(30)
+        assert await app.state.runtime.kafka.wait_connected(30)
         stack.down("kafka")
         try:
             response, elapsed = await _timed_get(client, "/api/health/detailed")

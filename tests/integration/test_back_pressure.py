@@ -35,7 +35,7 @@ MESSAGES = 2_500  # each one is two events: message.sent and notification.create
 
 
 def _breakers_closed(app) -> dict[str, dict]:
-    snapshot = app.state.breakers.snapshot()
+    snapshot = app.state.runtime.breakers.snapshot()
     for name, breaker in snapshot.items():
         assert breaker["state"] == State.CLOSED.value, (name, breaker)
         assert breaker["opened_total"] == 0, (name, breaker)
@@ -56,7 +56,7 @@ async def test_200_concurrent_signed_in_requests_on_a_pool_of_5_all_succeed(doma
         # burst's CPU load can pass DB_REQUEST_CONNECT_TIMEOUT: a real, if local, failure).
         await asyncio.gather(*(client.get("/api/notifications", headers=bearer(tokens[i]))
                                for i in range(10)))
-        before = app.state.database_gate.health()["admitted_total"]
+        before = app.state.runtime.database_gate.health()["admitted_total"]
 
         failed = []
 
@@ -68,7 +68,7 @@ async def test_200_concurrent_signed_in_requests_on_a_pool_of_5_all_succeed(doma
             return response.status_code
 
         statuses = await asyncio.gather(*(one(i) for i in range(BURST)))
-        gate = app.state.database_gate.health()
+        gate = app.state.runtime.database_gate.health()
         snapshot = _breakers_closed(app)
     outcomes = {code: statuses.count(code) for code in set(statuses)}
     print(f"\n{BURST} concurrent requests, pool 5: outcomes {outcomes}; gate {gate}; "
@@ -128,7 +128,7 @@ async def test_a_backlog_of_5000_events_drains_once_with_every_breaker_closed(st
     receiver, message_ids, note_ids = await _backlog(settings)
     async with running_app(settings) as (app, _):
         published = []
-        original = app.state.realtime_bus.publish
+        original = app.state.runtime.realtime_bus.publish
 
         async def counting_publish(user_ids, payload):
             message_id = payload.get("notification", {}).get("payload", {}).get("message_id")
@@ -136,17 +136,17 @@ async def test_a_backlog_of_5000_events_drains_once_with_every_breaker_closed(st
                 published.append(message_id)
             await original(user_ids, payload)
 
-        app.state.realtime_bus.publish = counting_publish
+        app.state.runtime.realtime_bus.publish = counting_publish
 
         async def stored() -> int:
-            async with app.state.sessionmaker() as session:
+            async with app.state.runtime.sessionmaker() as session:
                 return await session.scalar(select(func.count()).select_from(Notification)
                                             .where(Notification.user_id == receiver,
                                                    Notification.kind == "message.received"))
 
         await wait_for(lambda: _is(stored, MESSAGES), 720, interval=0.5)
         await wait_for(lambda: _is(lambda: _len(published), MESSAGES), 120, interval=0.2)
-        async with app.state.sessionmaker() as session:
+        async with app.state.runtime.sessionmaker() as session:
             events = await session.scalar(
                 select(func.count(func.distinct(Notification.event_id)))
                 .where(Notification.event_id.in_(note_ids)))
@@ -154,7 +154,7 @@ async def test_a_backlog_of_5000_events_drains_once_with_every_breaker_closed(st
                                            .where(OutboxEvent.sent_at.is_(None),
                                                   OutboxEvent.event_id.in_(note_ids)))
         snapshot = _breakers_closed(app)
-        groups = app.state.events.consumers_health()["groups"]
+        groups = app.state.runtime.events.consumers_health()["groups"]
     print(f"\ndrained {2 * MESSAGES} events: {events} notifications stored, "
           f"{len(published)} pushes; busy: "
           f"{ {name: b['busy_total'] for name, b in snapshot.items()} }; breakers: "

@@ -33,7 +33,7 @@ async def _publish_and_relay(settings, count: int) -> list[str]:
     settings.events.consumers_enabled = False
     ids = []
     async with running_app(settings) as (app, _):
-        async with app.state.sessionmaker() as session:
+        async with app.state.runtime.sessionmaker() as session:
             for n in range(count):
                 envelope = await publish(session, "profile.viewed", user_id=3_000 + n % 3,
                                          data={"viewer_id": 3_000 + n % 3,
@@ -42,7 +42,7 @@ async def _publish_and_relay(settings, count: int) -> list[str]:
             await session.commit()
 
         async def drained():
-            async with app.state.sessionmaker() as session:
+            async with app.state.runtime.sessionmaker() as session:
                 return await session.scalar(select(func.count()).select_from(OutboxEvent)
                                             .where(OutboxEvent.sent_at.is_(None))) == 0
         await wait_for(drained, 60)

@@ -58,7 +58,7 @@ async def test_a_consumer_commits_what_it_handled_once_idle_without_waiting_the_
     await group_at_end(settings, group, ["user-events"])
     async with running_app(settings) as (app, _):
         ids = []
-        async with app.state.sessionmaker() as session:
+        async with app.state.runtime.sessionmaker() as session:
             for n in range(5):
                 envelope = await publish(session, "user.updated", user_id=7_000 + n,
                                          data={"fields": ["bio"], "n": n})
@@ -70,7 +70,7 @@ async def test_a_consumer_commits_what_it_handled_once_idle_without_waiting_the_
         await wait_for(handled, 60)
 
         async def committed_to_the_end():
-            rows = await group_offsets(app.state.kafka.admin, app.state.events.reader,
+            rows = await group_offsets(app.state.runtime.kafka.admin, app.state.runtime.events.reader,
                                        kafka_group_id(settings, group), ["user-events"])
             return sum(row["lag"] or 0 for row in rows) == 0
         await wait_for(committed_to_the_end, 30)

@@ -32,7 +32,7 @@ async def _write_users(app, count: int, users: int = 4) -> list[str]:
     ids = []
     tag = uuid.uuid4().hex[:8]
     for n in range(count):
-        async with app.state.sessionmaker() as session:
+        async with app.state.runtime.sessionmaker() as session:
             user_id = 1_000 + n % users
             if n < users:
                 session.add(User(email=f"{tag}-{n}@example.com", username=f"{tag}{n}",
@@ -73,8 +73,8 @@ async def test_topics_are_created_on_start_with_their_partition_counts(clean_db)
     from snaproom_gateway.events.topics import describe_topics
 
     async with running_app(clean_db) as (app, _):
-        await wait_for(lambda: _true_when(app.state.events.relay.sink.topics_ready), 60)
-        topics = {t["topic"]: t for t in await describe_topics(app.state.kafka.admin)}
+        await wait_for(lambda: _true_when(app.state.runtime.events.relay.sink.topics_ready), 60)
+        topics = {t["topic"]: t for t in await describe_topics(app.state.runtime.kafka.admin)}
     assert len(topics["user-events"]["partitions"]) == 6
     assert len(topics["audit-events"]["partitions"]) == 3
     assert len(topics["analytics-events"]["partitions"]) == 3
@@ -93,7 +93,7 @@ async def test_a_malformed_message_lands_in_the_dlq_and_the_consumer_goes_on(cle
     dlq_start = await topic_ends(settings.kafka.brokers, "user-events.dlq")
     marker = uuid.uuid4().hex
     async with running_app(settings) as (app, _):
-        await wait_for(lambda: _true_when(app.state.events.relay.sink.topics_ready), 60)
+        await wait_for(lambda: _true_when(app.state.runtime.events.relay.sink.topics_ready), 60)
         producer = AIOKafkaProducer(bootstrap_servers=settings.kafka.brokers)
         await producer.start()
         try:
@@ -103,7 +103,7 @@ async def test_a_malformed_message_lands_in_the_dlq_and_the_consumer_goes_on(cle
             await producer.send_and_wait("user-events", orjson.dumps(bad_schema), key=b"77")
         finally:
             await producer.stop()
-        async with app.state.sessionmaker() as session:
+        async with app.state.runtime.sessionmaker() as session:
             good = await publish(session, "user.logout", user_id=77, data={})
             await session.commit()
 
@@ -207,12 +207,12 @@ async def test_a_row_too_large_for_kafka_is_dead_lettered_and_the_rows_behind_it
     dlq_start = await topic_ends(settings.kafka.brokers, "user-events.dlq")
     big_id = str(uuid.uuid4())
     async with running_app(settings) as (app, _):
-        await wait_for(lambda: _true_when(app.state.events.relay.sink.topics_ready), 60)
-        async with app.state.sessionmaker() as session:
+        await wait_for(lambda: _true_when(app.state.runtime.events.relay.sink.topics_ready), 60)
+        async with app.state.runtime.sessionmaker() as session:
             session.add(OutboxEvent(event_id=big_id, topic="user-events", key="88", attempts=0,
                                     payload=b'{"pad": "' + b"x" * (MAX_EVENT_BYTES + 10) + b'"}'))
             await session.commit()
-        async with app.state.sessionmaker() as session:
+        async with app.state.runtime.sessionmaker() as session:
             after = await publish(session, "user.logout", user_id=88, data={})
             await session.commit()
 
@@ -220,7 +220,7 @@ async def test_a_row_too_large_for_kafka_is_dead_lettered_and_the_rows_behind_it
             return bool(await effects(settings, group, [after.id]))
         await wait_for(after_handled, 60)
         dlq = await read_topic(settings.kafka.brokers, "user-events.dlq", start=dlq_start)
-        async with app.state.sessionmaker() as session:
+        async with app.state.runtime.sessionmaker() as session:
             big = (await session.execute(select(OutboxEvent)
                                          .where(OutboxEvent.event_id == big_id))).scalar_one()
     notices = [orjson.loads(r["value"]) for r in dlq if big_id.encode() in r["value"]]

@@ -131,7 +131,7 @@ async def test_sigterm_under_load_drains_closes_sockets_1001_and_loses_no_write(
         seen: dict[str, object] = {}
 
         async def relayed() -> bool:
-            async with app.state.sessionmaker() as session:
+            async with app.state.runtime.sessionmaker() as session:
                 rows = (await session.execute(
                     select(OutboxEvent.payload, OutboxEvent.sent_at)
                     .where(OutboxEvent.seq > start_seq,

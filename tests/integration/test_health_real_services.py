@@ -9,7 +9,7 @@ pytestmark = pytest.mark.integration
 
 async def test_detailed_health_is_healthy_on_the_full_stack(stack_settings):
     async with running_app(stack_settings) as (app, client):
-        assert await app.state.kafka.wait_connected(30)
+        assert await app.state.runtime.kafka.wait_connected(30)
         response = await client.get("/api/health/detailed")
     assert response.status_code == 200
     body = response.json()
@@ -28,7 +28,7 @@ async def test_detailed_health_is_healthy_on_the_full_stack(stack_settings):
 
 async def test_single_dependency_endpoints_report_the_real_servers(stack_settings, stack):
     async with running_app(stack_settings) as (app, client):
-        assert await app.state.kafka.wait_connected(30)
+        assert await app.state.runtime.kafka.wait_connected(30)
         redis = (await client.get("/api/health/redis")).json()["redis"]
         kafka = (await client.get("/api/health/kafka")).json()["kafka"]
         ready = await client.get("/api/health/ready")

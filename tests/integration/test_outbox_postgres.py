@@ -60,7 +60,7 @@ async def test_a_commit_of_another_writer_wakes_the_relay_through_the_insert_tri
                               kafka_brokers=[], outbox_poll_interval=60,
                               events_consumers_enabled=False)
     async with running_app(settings) as (app, _):
-        relay = app.state.events.relay
+        relay = app.state.runtime.events.relay
         await wait_for(lambda: _true_when(relay.state == "running"), 30)
         await asyncio.sleep(0.5)  # the relay is waiting for a signal now
         engine = database.create_engine(settings)  # a writer outside the app's sessions

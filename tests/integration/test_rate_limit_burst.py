@@ -55,8 +55,8 @@ async def test_100_concurrent_logins_on_two_instances_admit_exactly_the_limit(
                                        for _ in range(LIMIT)))
         async with _as_ip(app_a, ip) as on_a, _as_ip(app_b, ip) as on_b:
             answers = await _burst([on_a, on_b], user["email"])
-        limiters = [app.state.rate_limiter.health() for app in (app_a, app_b)]
-        database = [app.state.breakers["database"].snapshot()["last_failure"]
+        limiters = [app.state.runtime.rate_limiter.health() for app in (app_a, app_b)]
+        database = [app.state.runtime.breakers["database"].snapshot()["last_failure"]
                     for app in (app_a, app_b)]
     outcomes = {code: [a.status_code for a in answers].count(code)
                 for code in {a.status_code for a in answers}}

@@ -79,7 +79,7 @@ async def test_an_empty_database_is_named_at_start_and_503_until_migrated(empty_
             assert said == [f"snaproom-gateway: the database has no schema (not migrated): "
                             f"run `{MIGRATE}`"]
             await _assert_refused_naming_migrate(client)
-            assert app.state.breakers["database"].state.value == "closed"
+            assert app.state.runtime.breakers["database"].state.value == "closed"
 
             await _upgrade(empty_database)  # as `snaproom-gateway migrate` does
             assert (await client.get("/api/health/ready")).status_code == 200

@@ -14,10 +14,9 @@ import orjson
 import pytest
 from aiokafka import AIOKafkaProducer
 
-from snaproom_gateway.events import handlers as registry
 from snaproom_gateway.events.commands import topics_ensure
 from snaproom_gateway.observability.logging_setup import build_formatter
-from tests.apps import running_app
+from tests.apps import extra_subscribers, running_app
 from tests.events_support import group_at_end, topic_ends, wait_for
 
 pytestmark = pytest.mark.integration
@@ -64,9 +63,9 @@ def observed_group():
         log.info("observed %s", envelope.event)
 
     observe.__qualname__ = f"observe_{group}"
-    registry.handles("user.*", group=group)(observe)
+    extra_subscribers.subscriber("user.*", group=group)(observe)
     yield group
-    registry.unregister(observe)
+    extra_subscribers.remove(observe)
 
 
 async def test_a_requests_trace_reaches_kafka_headers_and_the_consumers_log(clean_db,

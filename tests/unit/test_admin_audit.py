@@ -66,11 +66,11 @@ async def test_a_redelivered_audit_event_is_stored_once(app_client):
         b' "correlation_id": "c1", "data": {"event": "audit.login", "user_id": null,'
         b' "data": {"action": "login", "context": {}}}}')
     for _ in range(2):
-        async with app.state.sessionmaker() as session:
-            await record(envelope, SimpleNamespace(session=lambda s=session: s, state=app.state,
-                                                   settings=app.state.settings))
+        async with app.state.runtime.sessionmaker() as session:
+            await record(envelope, SimpleNamespace(session=lambda s=session: s,
+                                                   settings=app.state.runtime.settings))
             await session.commit()
-    async with app.state.sessionmaker() as session:
+    async with app.state.runtime.sessionmaker() as session:
         assert await session.scalar(select(func.count()).select_from(AuditEntry)) == 1
 
 

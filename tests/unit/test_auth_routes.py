@@ -143,7 +143,7 @@ async def test_logout_on_one_instance_ends_the_session_on_the_other(domain_setti
 async def test_sessions_store_only_the_token_hash(app_client):
     app, client = app_client
     _, token = await signup(client, "hashed")
-    async with app.state.sessionmaker() as session:
+    async with app.state.runtime.sessionmaker() as session:
         rows = (await session.execute(text("SELECT * FROM sessions"))).all()
     assert len(rows) == 1
     assert token not in repr(rows)
@@ -158,21 +158,21 @@ async def test_validation_is_a_cache_hit_once_the_session_is_cached(app_client):
     await deliver_events(app)
     assert (await client.get("/api/auth/me", headers=bearer(token))).status_code == 200
     # Remove the row behind the cache's back: a hit must not need the database.
-    async with app.state.sessionmaker() as session:
+    async with app.state.runtime.sessionmaker() as session:
         await session.execute(text("DELETE FROM sessions"))
         await session.commit()
     assert (await client.get("/api/auth/me", headers=bearer(token))).status_code == 200
-    assert await app.state.cache.get(f"session:{token_hash(token)}") is not None
+    assert await app.state.runtime.cache.get(f"session:{token_hash(token)}") is not None
 
 
 async def test_losing_the_cache_logs_nobody_out(app_client):
     app, client = app_client
     user, token = await signup(client, "durable")
     await deliver_events(app)  # signup's user.created drops the user's tags once; let it pass
-    app.state.cache.local.clear()  # a Redis restart without persistence
+    app.state.runtime.cache.local.clear()  # a Redis restart without persistence
     response = await client.get("/api/auth/me", headers=bearer(token))
     assert response.status_code == 200 and response.json()["id"] == user["id"]
-    assert await app.state.cache.get(f"session:{token_hash(token)}") is not None  # written back
+    assert await app.state.runtime.cache.get(f"session:{token_hash(token)}") is not None  # written back
 
 
 async def test_sessions_are_served_on_the_embedded_defaults(domain_settings):
@@ -185,8 +185,8 @@ async def test_sessions_are_served_on_the_embedded_defaults(domain_settings):
 async def test_an_expired_session_is_rejected(app_client):
     app, client = app_client
     _, token = await signup(client, "expired")
-    app.state.cache.local.clear()
-    async with app.state.sessionmaker() as session:
+    app.state.runtime.cache.local.clear()
+    async with app.state.runtime.sessionmaker() as session:
         row = await session.scalar(select(UserSession))
         row.expires_at = row.expires_at.replace(year=2000)
         await session.commit()
@@ -212,11 +212,11 @@ async def test_the_janitor_removes_expired_session_rows_only(app_client):
     app, client = app_client
     await signup(client, "fresh")
     _, old_token = await signup(client, "stale")
-    async with app.state.sessionmaker() as session:
+    async with app.state.runtime.sessionmaker() as session:
         row = await session.get(UserSession, token_hash(old_token))
         row.expires_at = row.expires_at.replace(year=2000)
         await session.commit()
-    assert await janitor.purge_once(app.state.sessionmaker) == 1
-    async with app.state.sessionmaker() as session:
+    assert await janitor.purge_once(app.state.runtime.sessionmaker) == 1
+    async with app.state.runtime.sessionmaker() as session:
         left = (await session.scalars(select(UserSession))).all()
     assert len(left) == 1 and left[0].token_hash != token_hash(old_token)

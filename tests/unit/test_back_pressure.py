@@ -67,7 +67,7 @@ async def test_a_pool_that_ran_dry_answers_503_busy_and_the_breaker_stays_closed
         async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
             answers = [await client.get("/t/pool-dry") for _ in range(10)]
             metrics = await client.get("/metrics")
-        breaker = app.state.breakers["database"].snapshot()
+        breaker = app.state.runtime.breakers["database"].snapshot()
     assert {a.status_code for a in answers} == {503}
     assert answers[0].json()["detail"].startswith("database is busy")
     assert answers[0].headers["retry-after"] == "1"

@@ -136,7 +136,7 @@ async def test_lists_are_cached_and_the_writer_reads_its_own_write(app_client):
     assert first.headers["x-cache"] == "MISS" and first.json()["items"] == []
     hit = await client.get("/api/connections/requests", headers=bearer(token_b))
     assert hit.headers["x-cache"] == "HIT"
-    assert app.state.cache.local.tag_members(f"connections:{bob['id']}")
+    assert app.state.runtime.cache.local.tag_members(f"connections:{bob['id']}")
     await client.post("/api/connections", json={"to_user_id": bob["id"]},
                       headers=bearer(token_a))
     after = await client.get("/api/connections/requests", headers=bearer(token_b))

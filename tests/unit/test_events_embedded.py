@@ -8,7 +8,6 @@ import asyncio
 import pytest
 from sqlalchemy import func, select, update
 
-from snaproom_gateway.events import handlers as registry
 from snaproom_gateway.events.models import OutboxEvent, ProcessedEvent
 from snaproom_gateway.events.publisher import (
     EventSchemaError,
@@ -17,7 +16,7 @@ from snaproom_gateway.events.publisher import (
     publish_notification_event,
     publish_user_event,
 )
-from tests.apps import running_app
+from tests.apps import extra_subscribers, running_app
 from tests.users_api import admin_headers
 
 
@@ -26,12 +25,12 @@ def seen():
     """A handler group 'unit-test' recording each envelope; unregistered afterwards."""
     received: list = []
 
-    @registry.handles("user.*", group="unit-test")
+    @extra_subscribers.subscriber("user.*", group="unit-test")
     async def record(envelope, ctx):
         received.append(envelope)
 
     yield received
-    registry.unregister(record)
+    extra_subscribers.remove(record)
 
 
 async def _eventually(predicate, timeout=10.0):
@@ -42,15 +41,15 @@ async def _eventually(predicate, timeout=10.0):
 
 async def test_a_published_event_reaches_its_handler_once(embedded_settings, seen):
     async with running_app(embedded_settings) as (app, client):
-        async with app.state.sessionmaker() as session:
+        async with app.state.runtime.sessionmaker() as session:
             envelope = await publish_user_event(session, "user.created", 7,
                                                 {"email": "a@example.com", "username": "a"})
             await session.commit()
         await _eventually(lambda: len(seen) == 1)
         assert seen[0].id == envelope.id and seen[0].user_id == 7
         # The relay marks the row sent right after the handlers ran, in its own transaction.
-        await _eventually(lambda: app.state.events.relay.sent_total == 1)
-        async with app.state.sessionmaker() as session:
+        await _eventually(lambda: app.state.runtime.events.relay.sent_total == 1)
+        async with app.state.runtime.sessionmaker() as session:
             row = await session.scalar(select(OutboxEvent))
             assert row.sent_at is not None and row.key == "7"
             recorded = await session.scalar(select(func.count()).select_from(ProcessedEvent))
@@ -59,12 +58,12 @@ async def test_a_published_event_reaches_its_handler_once(embedded_settings, see
 
 async def test_a_redelivered_event_has_no_second_effect(embedded_settings, seen):
     async with running_app(embedded_settings) as (app, _):
-        async with app.state.sessionmaker() as session:
+        async with app.state.runtime.sessionmaker() as session:
             await publish(session, "user.logout", user_id=3, data={})
             await session.commit()
         await _eventually(lambda: len(seen) == 1)
         # Make the relay send the same row again, as after a crash before marking it sent.
-        async with app.state.sessionmaker() as session:
+        async with app.state.runtime.sessionmaker() as session:
             await session.execute(update(OutboxEvent).values(sent_at=None))
             await publish(session, "user.login", user_id=3, data={"ip": "1.2.3.4"})
             await session.commit()
@@ -75,7 +74,7 @@ async def test_a_redelivered_event_has_no_second_effect(embedded_settings, seen)
 
 async def test_an_event_that_does_not_match_its_schema_is_refused_at_once(embedded_settings):
     async with running_app(embedded_settings) as (app, _):
-        async with app.state.sessionmaker() as session:
+        async with app.state.runtime.sessionmaker() as session:
             with pytest.raises(EventSchemaError):
                 await publish(session, "user.created", user_id=1, data={"email": "x"})
             with pytest.raises(EventSchemaError):
@@ -87,7 +86,7 @@ async def test_an_event_that_does_not_match_its_schema_is_refused_at_once(embedd
 
 async def test_notification_and_audit_helpers_fill_the_catalog_shapes(embedded_settings):
     async with running_app(embedded_settings) as (app, _):
-        async with app.state.sessionmaker() as session:
+        async with app.state.runtime.sessionmaker() as session:
             note = await publish_notification_event(session, "email", 5,
                                                     {"kind": "welcome", "subject": "Hi"})
             audit = await publish_audit_event(session, "user.login", 5, {"ip": "::1"})
@@ -101,14 +100,14 @@ async def test_notification_and_audit_helpers_fill_the_catalog_shapes(embedded_s
 async def test_a_malformed_row_is_dead_lettered_and_later_events_still_flow(embedded_settings,
                                                                             seen):
     async with running_app(embedded_settings) as (app, _):
-        async with app.state.sessionmaker() as session:
+        async with app.state.runtime.sessionmaker() as session:
             session.add(OutboxEvent(event_id="bad-1", topic="user-events", key="9",
                                     payload=b"{not json", attempts=0))
             await publish(session, "user.logout", user_id=9, data={})
             await session.commit()
         await _eventually(lambda: len(seen) == 1)
         # Every group on user-events dead-letters it once; the domain's groups are there too.
-        dead = [d for d in app.state.events.bus.dead_letters if d.get("group") == "unit-test"]
+        dead = [d for d in app.state.runtime.events.bus.dead_letters if d.get("group") == "unit-test"]
         assert [d["topic"] for d in dead] == ["user-events.dlq"]
         assert "JSON" in dead[0]["error"] or "json" in dead[0]["error"]
 
@@ -116,7 +115,7 @@ async def test_a_malformed_row_is_dead_lettered_and_later_events_still_flow(embe
 async def test_a_failing_handler_is_retried_then_dead_lettered(embedded_settings):
     calls: list[str] = []
 
-    @registry.handles("user.deleted", group="unit-flaky")
+    @extra_subscribers.subscriber("user.deleted", group="unit-flaky")
     async def always_fails(envelope, ctx):
         calls.append(envelope.id)
         raise RuntimeError("boom")
@@ -124,23 +123,23 @@ async def test_a_failing_handler_is_retried_then_dead_lettered(embedded_settings
     try:
         embedded_settings.events.retry_backoff = 0.01
         async with running_app(embedded_settings) as (app, _):
-            async with app.state.sessionmaker() as session:
+            async with app.state.runtime.sessionmaker() as session:
                 await publish(session, "user.deleted", user_id=1, data={})
                 await session.commit()
-            bus = app.state.events.bus
+            bus = app.state.runtime.events.bus
             await _eventually(lambda: len(bus.dead_letters) == 1)
             assert "boom" in bus.dead_letters[0]["error"]
             # One try in the batch, then 1 + EVENTS_HANDLER_RETRIES alone.
             assert len(calls) == 1 + embedded_settings.events.handler_retries + 1
     finally:
-        registry.unregister(always_fails)
+        extra_subscribers.remove(always_fails)
 
 
 async def test_handler_effects_and_the_processed_record_commit_together(embedded_settings):
     """ctx.session() is the transaction the event id is recorded in: a failure undoes both."""
     attempts: list[int] = []
 
-    @registry.handles("user.updated", group="unit-tx")
+    @extra_subscribers.subscriber("user.updated", group="unit-tx")
     async def write_then_fail_once(envelope, ctx):
         attempts.append(1)
         session = ctx.session()
@@ -152,13 +151,13 @@ async def test_handler_effects_and_the_processed_record_commit_together(embedded
     try:
         embedded_settings.events.retry_backoff = 0.01
         async with running_app(embedded_settings) as (app, _):
-            async with app.state.sessionmaker() as session:
+            async with app.state.runtime.sessionmaker() as session:
                 envelope = await publish(session, "user.updated", user_id=1,
                                          data={"fields": ["bio"]})
                 await session.commit()
             await _eventually(lambda: len(attempts) >= 2)
             await asyncio.sleep(0.3)
-            async with app.state.sessionmaker() as session:
+            async with app.state.runtime.sessionmaker() as session:
                 row = await session.scalar(select(OutboxEvent)
                                            .where(OutboxEvent.event_id == envelope.id))
                 assert row.last_error == "handled 2"
@@ -166,7 +165,7 @@ async def test_handler_effects_and_the_processed_record_commit_together(embedded
                                             .where(ProcessedEvent.consumer_group == "unit-tx")
                                             ) == 1
     finally:
-        registry.unregister(write_then_fail_once)
+        extra_subscribers.remove(write_then_fail_once)
 
 
 async def test_health_full_reports_outbox_and_consumers(embedded_settings, seen):

@@ -24,7 +24,7 @@ def _cli(settings, cwd, *args: str) -> subprocess.CompletedProcess:
 
 
 async def _rows(app) -> dict[str, OutboxEvent]:
-    async with app.state.sessionmaker() as session:
+    async with app.state.runtime.sessionmaker() as session:
         return {row.event_id: row for row in (await session.scalars(select(OutboxEvent))).all()}
 
 
@@ -32,7 +32,7 @@ async def test_dead_rows_are_listed_and_requeued_and_the_relay_then_sends_them(
         embedded_settings, tmp_path):
     died = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
     async with running_app(embedded_settings) as (app, _):
-        async with app.state.sessionmaker() as session, session.begin():
+        async with app.state.runtime.sessionmaker() as session, session.begin():
             session.add_all([
                 OutboxEvent(event_id="refused", topic="user-events", key="7", attempts=3,
                             payload=b'{"n": 1}' * 100, dead_at=died,

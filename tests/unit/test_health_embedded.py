@@ -30,7 +30,7 @@ async def test_embedded_mode_migrates_its_sqlite_file(embedded_settings, tmp_pat
     async with running_app(embedded_settings) as (app, _):
         from snaproom_gateway.infra.migrations import current
 
-        assert await current(app.state.engine) is not None
+        assert await current(app.state.runtime.engine) is not None
     assert (tmp_path / "gateway.db").exists()
 
 

@@ -106,7 +106,7 @@ async def test_the_last_50_come_from_one_recent_set_per_pair_and_older_pages_fro
                                                             "text": f"m{i}"},
                                      headers=bearer(token_a))
         sent.append(response.json()["id"])
-    store = app.state.recent_messages
+    store = app.state.runtime.recent_messages
     cached = await store.read(bob["id"], alice["id"])
     # Appends to a set never filled from the database are not a complete page: a miss.
     assert cached is None
@@ -145,7 +145,8 @@ async def test_reading_a_conversation_errors(app_client):
 async def test_message_writes_are_rate_limited_per_user(app_client):
     app, client = app_client
     _, token_a, bob, _ = await connected_pair(client, "alice", "bob")
-    app.state.settings = app.state.settings.with_changes(**{"rate_limit_writes": "2/minute"})
+    runtime = app.state.runtime
+    runtime.settings = runtime.settings.with_changes(**{"rate_limit_writes": "2/minute"})
     codes = [(await client.post("/api/messages", json={"to_user_id": bob["id"], "text": "x"},
                                 headers=bearer(token_a))).status_code for _ in range(3)]
     assert codes[0] == 201 and codes[-1] == 429

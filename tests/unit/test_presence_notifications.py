@@ -32,7 +32,7 @@ async def test_a_heartbeat_marks_online_others_stay_offline(app_client):
 async def test_presence_expires_after_its_ttl(app_client):
     app, client = app_client
     alice, token_a = await signup(client, "alice")
-    await app.state.presence.touch(alice["id"], -1)  # already past its deadline
+    await app.state.runtime.presence.touch(alice["id"], -1)  # already past its deadline
     body = (await client.get(f"/api/presence?user_ids={alice['id']}",
                              headers=bearer(token_a))).json()
     assert body[str(alice["id"])]["online"] is False
@@ -100,9 +100,10 @@ async def test_a_redelivered_event_does_not_notify_twice(app_client):
         event="connection.requested", user_id=alice["id"],
         data={"connection_id": 7, "from_user_id": alice["id"], "to_user_id": bob["id"]}))
     for _ in range(2):
-        async with app.state.sessionmaker() as session:
+        async with app.state.runtime.sessionmaker() as session:
             await notify_connection_change(envelope, SimpleNamespace(
-                session=lambda: session, state=app.state, settings=app.state.settings))
+                session=lambda: session, realtime_bus=app.state.runtime.realtime_bus,
+                settings=app.state.runtime.settings))
             await session.commit()
     items = (await client.get("/api/notifications", headers=bearer(token_b))).json()["items"]
     assert len(items) == 1
@@ -137,7 +138,7 @@ async def test_unread_filter_and_mark_read_which_is_idempotent_and_owner_only(ap
 async def _count(app, model, user_id):
     columns = [c for c in ("sender_id", "receiver_id", "requester_id", "addressee_id", "user_id")
                if hasattr(model, c)]
-    async with app.state.sessionmaker() as session:
+    async with app.state.runtime.sessionmaker() as session:
         return await session.scalar(select(func.count()).select_from(model).where(
             or_(*(getattr(model, c) == user_id for c in columns))))
 
@@ -163,7 +164,7 @@ async def test_deleting_a_user_removes_their_connections_messages_and_notificati
                              headers=bearer(token_b))).status_code == 404
     # Bob keeps his other data; a second purge of the same user changes nothing.
     from snaproom_gateway.users.deletion import purge_steps
-    async with app.state.sessionmaker() as session:
+    async with app.state.runtime.sessionmaker() as session:
         for name in ("connections", "messages", "notifications"):
             await purge_steps[name](session, alice["id"])
         await session.commit()
@@ -184,15 +185,16 @@ async def test_a_notification_is_pushed_only_after_the_runner_commits(app_client
         async def publish(self, user_ids, payload):
             pushed.append((user_ids, payload["type"]))
 
-    app.state.realtime_bus = Recorder()
+    app.state.runtime.realtime_bus = Recorder()
     data = {"connection_id": 7, "from_user_id": alice["id"], "to_user_id": bob["id"]}
     for event_id, commit in (("0190a000-0000-7000-8000-00000000000a", False),
                              ("0190a000-0000-7000-8000-00000000000b", True)):
         envelope = SimpleNamespace(id=event_id, data=SimpleNamespace(
             event="connection.requested", user_id=alice["id"], data=data))
-        async with app.state.sessionmaker() as session:
+        async with app.state.runtime.sessionmaker() as session:
             await notify_connection_change(envelope, SimpleNamespace(
-                session=lambda: session, state=app.state, settings=app.state.settings))
+                session=lambda: session, realtime_bus=app.state.runtime.realtime_bus,
+                settings=app.state.runtime.settings))
             assert pushed == []
             await (session.commit() if commit else session.rollback())
         for _ in range(100):  # the push is a task started by the commit

@@ -128,7 +128,8 @@ async def test_a_socket_closes_when_its_session_ends(server):
 async def test_socket_messages_count_against_the_per_user_write_limit(server):
     app, address, client = server
     _, token_a, bob, _ = await connected_pair(client, "alice", "bob")
-    app.state.settings = app.state.settings.with_changes(**{"rate_limit_writes": "2/minute"})
+    runtime = app.state.runtime
+    runtime.settings = runtime.settings.with_changes(**{"rate_limit_writes": "2/minute"})
     answers = []
     async with ws_connect(address, token_a) as conn:
         for i in range(3):

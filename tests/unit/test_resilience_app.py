@@ -63,12 +63,12 @@ async def test_a_session_route_works_through_the_closed_breaker(client_app):
     response = await client.get("/t/db")
     assert response.status_code == 200
     assert response.json() == {"value": 42}
-    assert app.state.breakers["database"].totals.calls == 1
+    assert app.state.runtime.breakers["database"].totals.calls == 1
 
 
 async def test_open_database_breaker_answers_503_without_running_the_handler(client_app):
     app, client = client_app
-    app.state.breakers["database"].force(State.OPEN, "test")
+    app.state.runtime.breakers["database"].force(State.OPEN, "test")
     handler_calls.clear()
     response = await client.get("/t/db")
     assert response.status_code == 503
@@ -84,19 +84,19 @@ async def test_a_404_is_not_a_failure(client_app):
     app, client = client_app
     for _ in range(10):
         assert (await client.get("/t/missing")).status_code == 404
-    breaker = app.state.breakers["database"]
+    breaker = app.state.runtime.breakers["database"]
     assert breaker.state == State.CLOSED
     assert breaker.totals.failures == 0
 
 
 async def test_infrastructure_errors_answer_503_and_open_the_breaker(client_app):
     app, client = client_app
-    threshold = app.state.settings.breakers.failure_threshold
+    threshold = app.state.runtime.settings.breakers.failure_threshold
     for _ in range(threshold):
         response = await client.get("/t/db-unreachable")
         assert response.status_code == 503
         assert response.json()["dependency"] == "database"
-    assert app.state.breakers["database"].state == State.OPEN
+    assert app.state.runtime.breakers["database"].state == State.OPEN
     assert (await client.get("/t/db")).status_code == 503
 
 
@@ -111,7 +111,7 @@ async def test_admin_breakers_route_needs_an_admin(embedded_settings):
     async with running_app(embedded_settings) as (app, client):
         assert (await client.get("/api/admin/breakers")).status_code == 401
         headers = await admin_headers(app, client)
-        app.state.breakers["kafka"].force(State.OPEN, "test")
+        app.state.runtime.breakers["kafka"].force(State.OPEN, "test")
         response = await client.get("/api/admin/breakers", headers=headers)
     assert response.status_code == 200
     breakers = response.json()["breakers"]
@@ -123,7 +123,7 @@ async def test_admin_breakers_route_needs_an_admin(embedded_settings):
 
 async def test_health_detailed_and_full_show_each_breaker(embedded_settings):
     async with running_app(embedded_settings) as (app, client):
-        app.state.breakers["redis"].force(State.OPEN, "test")
+        app.state.runtime.breakers["redis"].force(State.OPEN, "test")
         detailed = (await client.get("/api/health/detailed")).json()
         full = (await client.get("/api/health/full")).json()
     assert detailed["dependencies"]["redis"]["breaker"]["state"] == "open"
@@ -134,7 +134,7 @@ async def test_health_detailed_and_full_show_each_breaker(embedded_settings):
 
 async def test_metrics_expose_breaker_state(embedded_settings):
     async with running_app(embedded_settings) as (app, client):
-        app.state.breakers["kafka"].force(State.OPEN, "test")
+        app.state.runtime.breakers["kafka"].force(State.OPEN, "test")
         response = await client.get("/metrics")
     assert response.status_code == 200
     assert 'snaproom_breaker_state{dependency="kafka"} 2.0' in response.text
@@ -164,11 +164,11 @@ async def test_state_changes_are_published_through_the_outbox_publisher(embedded
     fake.publish = publish
     monkeypatch.setitem(sys.modules, PUBLISHER_MODULE, fake)
     async with running_app(embedded_settings) as (app, _):
-        breaker = app.state.breakers["kafka"]
+        breaker = app.state.runtime.breakers["kafka"]
         breaker.force(State.OPEN, "3 consecutive failures")
         breaker.force(State.HALF_OPEN, "reset timeout elapsed")
         breaker.force(State.CLOSED, "probe succeeded")
-        await app.state.breakers.drain()
+        await app.state.runtime.breakers.drain()
     assert [event for event, _, _ in published] == ["system.breaker.opened",
                                                      "system.breaker.closed"]
     assert published[0][2]["dependency"] == "kafka"
@@ -181,10 +181,10 @@ async def test_a_failing_listener_does_not_break_the_breaker(embedded_settings):
         async def broken(change):
             raise RuntimeError("listener bug")
 
-        app.state.breakers.add_listener(broken)
-        app.state.breakers["redis"].force(State.OPEN, "test")
-        await app.state.breakers.drain()
-        assert app.state.breakers["redis"].state == State.OPEN
+        app.state.runtime.breakers.add_listener(broken)
+        app.state.runtime.breakers["redis"].force(State.OPEN, "test")
+        await app.state.runtime.breakers.drain()
+        assert app.state.runtime.breakers["redis"].state == State.OPEN
 
 
 class _DeadRedis:
@@ -200,10 +200,10 @@ class _DeadRedis:
 
 async def test_a_failing_redis_call_answers_503_and_counts_once(client_app):
     app, client = client_app
-    app.state.redis = _DeadRedis()
+    app.state.runtime.redis = _DeadRedis()
     response = await client.post("/t/redis")
     assert response.status_code == 503
     assert response.json()["dependency"] == "redis"
-    breaker = app.state.breakers["redis"]
+    breaker = app.state.runtime.breakers["redis"]
     assert breaker.totals.failures == 1
     assert breaker.totals.calls == 1

@@ -49,7 +49,7 @@ async def test_the_outbox_row_keeps_the_requests_trace_and_request_id(tmp_path):
                   "password": "correct-horse-battery"},
             headers={"traceparent": f"00-{TRACE}-00f067aa0ba902b7-01", "X-Request-ID": "r-42"})
         assert answer.status_code == 201, answer.text
-        async with app.state.sessionmaker() as session:
+        async with app.state.runtime.sessionmaker() as session:
             rows = (await session.execute(select(OutboxEvent))).scalars().all()
     created = [row for row in rows if row.topic == "user-events"]
     assert created and all(row.correlation_id == "r-42" for row in rows)

@@ -26,7 +26,7 @@ async def test_users_list_pages_active_users_and_is_cached_under_users_list(app_
     assert "email" not in body["items"][0]
     again = await client.get("/api/users?page=1&size=2", headers=bearer(tokens[0]))
     assert again.headers["x-cache"] == "HIT" and again.json() == body
-    assert app.state.cache.local.tag_members("users:list")
+    assert app.state.runtime.cache.local.tag_members("users:list")
     second = await client.get("/api/users", params={"page": 2, "size": 2},
                               headers=bearer(tokens[0]))
     assert [u["username"] for u in second.json()["items"]] == ["member2"]
@@ -103,7 +103,7 @@ async def test_views_by_someone_else_are_written_in_one_batch_with_one_analytics
         assert response.headers["vary"] == "Cookie, Authorization, Origin"
     counted = "profile.views_counted"
     assert not [e for e in await pending_events(app) if e["data"]["event"] == counted]
-    assert await app.state.profile_views.flush() == 2
+    assert await app.state.runtime.profile_views.flush() == 2
     views = [e for e in await pending_events(app) if e["data"]["event"] == counted]
     assert len(views) == 1 and views[0]["_topic"] == "analytics-events"
     assert views[0]["data"]["data"] == {"views": {str(owner["id"]): 2}}
@@ -118,7 +118,7 @@ async def test_the_owner_sees_profile_views_once_their_batch_is_written(app_clie
     for _ in range(3):
         await client.get(f"/api/users/{owner['id']}", headers=bearer(viewer_token))
     await client.get(f"/api/users/{owner['id']}", headers=bearer(owner_token))  # not counted
-    await app.state.profile_views.flush()  # its commit drops the owner's cached count
+    await app.state.runtime.profile_views.flush()  # its commit drops the owner's cached count
     mine = await client.get(f"/api/users/{owner['id']}", headers=bearer(owner_token))
     assert mine.json()["profile_views"] == 3
     assert mine.json()["email"] == "popular@example.com"
@@ -129,8 +129,8 @@ async def test_a_profile_read_comes_from_the_user_cache(app_client):
     owner, _ = await signup(client, "cached")
     _, token = await signup(client, "reader")
     await client.get(f"/api/users/{owner['id']}", headers=bearer(token))
-    assert await app.state.cache.get(f"user:{owner['id']}") is not None
-    assert app.state.cache.local.tag_members(f"user:{owner['id']}")
+    assert await app.state.runtime.cache.get(f"user:{owner['id']}") is not None
+    assert app.state.runtime.cache.local.tag_members(f"user:{owner['id']}")
 
 
 @pytest.mark.parametrize("user_id", ["999999", "0", "-1", "abc", str(2**70)])
@@ -186,7 +186,7 @@ async def test_delete_me_revokes_sessions_and_the_saga_frees_the_account(app_cli
                                 json={"email": "goner@example.com", "password": PASSWORD})
     assert relogin.status_code == 401
     assert "user.deleted" in await deliver_events(app)
-    async with app.state.sessionmaker() as session:
+    async with app.state.runtime.sessionmaker() as session:
         row = await session.get(User, user["id"])
         saga = await session.scalar(select(UserDeletion))
     assert (row.status, row.email, row.bio) == ("deleted", f"deleted-{row.id}@deleted.invalid",
@@ -204,18 +204,19 @@ async def test_a_purge_step_that_fails_once_is_retried_and_the_deletion_complete
     user, token = await signup(client, "flaky")
     calls = []
 
-    @deletion.purge_step("flaky_test_step")
     async def flaky(session, user_id):
         calls.append(user_id)
         if len(calls) == 1:
             raise RuntimeError("the messages store is briefly away")
+
+    deletion.purge_steps["flaky_test_step"] = flaky  # run last, after the domains' steps
 
     try:
         await client.delete("/api/users/me", headers=bearer(token))
         await deliver_events(app)
     finally:
         deletion.purge_steps.pop("flaky_test_step")
-    async with app.state.sessionmaker() as session:
+    async with app.state.runtime.sessionmaker() as session:
         saga = await session.scalar(select(UserDeletion))
         row = await session.get(User, user["id"])
     assert calls == [user["id"], user["id"]]
@@ -230,9 +231,10 @@ async def test_a_deletion_that_cannot_finish_is_compensated_and_reported(app_cli
     await client.get(f"/api/users/{user['id']}", headers=bearer(viewer_token))
     await deliver_events(app)
 
-    @deletion.purge_step("broken_test_step")
     async def broken(session, user_id):
         raise RuntimeError("notifications table is locked")
+
+    deletion.purge_steps["broken_test_step"] = broken  # run last, after the domains' steps
 
     try:
         await client.delete("/api/users/me", headers=bearer(token))
@@ -240,10 +242,10 @@ async def test_a_deletion_that_cannot_finish_is_compensated_and_reported(app_cli
     finally:
         deletion.purge_steps.pop("broken_test_step")
     assert "user.restored" in delivered and "audit.user_deletion_failed" in delivered
-    async with app.state.sessionmaker() as session:
+    async with app.state.runtime.sessionmaker() as session:
         saga = await session.scalar(select(UserDeletion))
         row = await session.get(User, user["id"])
-    max_attempts = app.state.settings.users.deletion_max_attempts
+    max_attempts = app.state.runtime.settings.users.deletion_max_attempts
     assert (saga.status, saga.attempts) == ("compensated", max_attempts)
     assert (row.status, row.email, row.deleted_at) == ("active", "stuck@example.com", None)
     # Nothing half-deleted: the steps that did run before the failure were undone too.
@@ -258,13 +260,13 @@ async def test_a_deletion_that_cannot_finish_is_compensated_and_reported(app_cli
 async def test_deleting_twice_is_a_conflict_not_a_second_saga(app_client):
     app, client = app_client
     user, token = await signup(client, "twice")
-    async with app.state.sessionmaker() as session:
+    async with app.state.runtime.sessionmaker() as session:
         row = await session.get(User, user["id"])
-        await deletion.start(app.state, session, row)
+        await deletion.start(app.state.runtime, session, row)
         from snaproom_gateway.users.exceptions import DeletionInProgress
 
         with pytest.raises(DeletionInProgress):
-            await deletion.start(app.state, session, row)
+            await deletion.start(app.state.runtime, session, row)
 
 
 async def test_a_redelivered_user_deleted_event_is_a_no_op(app_client):
@@ -272,8 +274,8 @@ async def test_a_redelivered_user_deleted_event_is_a_no_op(app_client):
     user, token = await signup(client, "redelivered")
     await client.delete("/api/users/me", headers=bearer(token))
     await deliver_events(app)
-    async with app.state.sessionmaker() as session:
-        outcome = await deletion.finish(session, app.state.settings, user["id"])
+    async with app.state.runtime.sessionmaker() as session:
+        outcome = await deletion.finish(session, app.state.runtime.settings, user["id"])
     assert outcome == "skipped"
 
 
@@ -284,7 +286,7 @@ async def test_the_user_cache_holds_only_the_public_profile(app_client):
     owner, _ = await signup(client, "private_person")
     _, token = await signup(client, "curious")
     await client.get(f"/api/users/{owner['id']}", headers=bearer(token))
-    cached = orjson.loads(await app.state.cache.get(f"user:{owner['id']}"))
+    cached = orjson.loads(await app.state.runtime.cache.get(f"user:{owner['id']}"))
     assert cached["username"] == "private_person"
     assert not {"email", "role", "status", "password_hash"} & set(cached)
 
@@ -294,10 +296,10 @@ async def test_the_session_entry_carries_the_user_facts_and_the_user_tag(app_cli
 
     app, client = app_client
     user, token = await signup(client, "tagged")
-    entry = orjson.loads(await app.state.cache.get(f"session:{token_hash(token)}"))
+    entry = orjson.loads(await app.state.runtime.cache.get(f"session:{token_hash(token)}"))
     assert (entry["user_id"], entry["role"], entry["email"]) == (
         user["id"], "user", "tagged@example.com")
-    assert full_key(f"session:{token_hash(token)}") in app.state.cache.local.tag_members(
+    assert full_key(f"session:{token_hash(token)}") in app.state.runtime.cache.local.tag_members(
         f"user:{user['id']}")
 
 
@@ -309,19 +311,19 @@ async def test_concurrent_reads_of_an_uncached_profile_read_the_database_once(ap
     app, client = app_client
     owner, _ = await signup(client, "wanted")
     await deliver_events(app)  # signup's events drop the user's tags; let them pass first
-    await app.state.cache.invalidate_tags([f"user:{owner['id']}"])
+    await app.state.runtime.cache.invalidate_tags([f"user:{owner['id']}"])
     reads: list[str] = []
 
     def record(_conn, _cursor, statement, *_args) -> None:
         if "FROM users" in statement:
             reads.append(statement)
 
-    event.listen(app.state.engine.sync_engine, "before_cursor_execute", record)
+    event.listen(app.state.runtime.engine.sync_engine, "before_cursor_execute", record)
     try:
         answers = await asyncio.gather(*(client.get(f"/api/users/{owner['id']}")
                                          for _ in range(20)))
     finally:
-        event.remove(app.state.engine.sync_engine, "before_cursor_execute", record)
+        event.remove(app.state.runtime.engine.sync_engine, "before_cursor_execute", record)
     assert {a.status_code for a in answers} == {200}
     assert {a.json()["username"] for a in answers} == {"wanted"}
     assert len(reads) == 1, reads  # the cache's single flight: one load for 20 readers

@@ -16,7 +16,6 @@ from snaproom_gateway.cache.stale import mark_stale
 from snaproom_gateway.core.constants import user_tag
 from snaproom_gateway.users import events
 from snaproom_gateway.users.cached_answers import views_key
-from snaproom_gateway.users.deletion import purge_step
 from snaproom_gateway.users.models import User
 
 
@@ -84,6 +83,5 @@ async def add_views(session: AsyncSession, counts: Mapping[int, int]) -> None:
     mark_stale(session, [views_tag(user_id) for user_id in existing])
 
 
-@purge_step("profile_views")
 async def purge_profile_views(session: AsyncSession, user_id: int) -> None:
     await session.execute(delete(ProfileViewCount).where(ProfileViewCount.user_id == user_id))

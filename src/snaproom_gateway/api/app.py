@@ -1,6 +1,8 @@
 """create_app(settings) and the lifespan: what the service holds for its whole life, in order.
 
-Acquired top to bottom, released bottom to top; every release is time-bounded.
+Acquired top to bottom into the typed Runtime (api/runtime.py, on `app.state.runtime`), released
+bottom to top; every release is time-bounded. Each part started here has the signature
+`async def start(runtime, stack: AsyncExitStack) -> None` and sets its own fields.
 """
 
 from __future__ import annotations
@@ -32,13 +34,16 @@ from snaproom_gateway.api.routes.notifications import router as notifications_ro
 from snaproom_gateway.api.routes.presence import router as presence_router
 from snaproom_gateway.api.routes.realtime import router as realtime_router
 from snaproom_gateway.api.routes.users import router as users_router
+from snaproom_gateway.api.runtime import Runtime
+from snaproom_gateway.api.subscriptions import include_domains
 from snaproom_gateway.auth import janitor, sessions
 from snaproom_gateway.cache.builder import build_cache
-from snaproom_gateway.cache.http import CorsHeaders, install_fast_path
+from snaproom_gateway.cache.http import CorsHeaders, FastPathRoutes, install_fast_path
 from snaproom_gateway.cache.stale import drop_after_commit
 from snaproom_gateway.core import gc_tuning
 from snaproom_gateway.core.settings import Settings, SettingsError, load_settings
 from snaproom_gateway.events import runtime as events_runtime
+from snaproom_gateway.events.subscribers import Subscribers
 from snaproom_gateway.infra import database, kafka, migrations, ratelimit, redis, schema_guard
 from snaproom_gateway.messages import cached_answers as messages_answers
 from snaproom_gateway.metrics import setup as metrics_setup
@@ -54,63 +59,65 @@ CORS_EXPOSE_HEADERS = ["X-Request-ID", "Retry-After", "ETag"]
 
 
 @asynccontextmanager
-async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    settings: Settings = app.state.settings
-    state = app.state
-    state.started_at = time.monotonic()
-    state.health_components = {}
+async def lifespan(app: FastAPI, settings: Settings, subscribers: Subscribers,
+                   fast_path: FastPathRoutes | None) -> AsyncIterator[None]:
+    runtime = app.state.runtime = Runtime(
+        settings=settings, subscribers=subscribers, started_at=time.monotonic(),
+        cache_fast_path=fast_path)
     async with AsyncExitStack() as stack:
-        state.engine = database.create_engine(settings)
-        stack.push_async_callback(database.dispose, state.engine, 5.0)
-        state.sessionmaker = database.create_sessionmaker(state.engine)
+        runtime.engine = database.create_engine(settings)
+        stack.push_async_callback(database.dispose, runtime.engine, 5.0)
+        runtime.sessionmaker = database.create_sessionmaker(runtime.engine)
         if settings.observability.tracing_enabled:
             from snaproom_gateway.observability import tracing
 
-            tracing.instrument_engine(state.engine)
+            tracing.instrument_engine(runtime.engine)
         if settings.database.should_migrate_on_start:
-            await migrations.upgrade(state.engine)
+            await migrations.upgrade(runtime.engine)
         # An unmigrated or behind schema: one line now, 503s naming `migrate` until it is done.
-        state.schema_guard = await schema_guard.start(state.engine, settings.health_probe_timeout)
+        runtime.schema_guard = await schema_guard.start(runtime.engine,
+                                                        settings.health_probe_timeout)
 
-        state.redis = redis.create_clients(settings) if settings.redis_configured else None
-        if state.redis is not None:
-            stack.push_async_callback(redis.close, state.redis)
+        runtime.redis = redis.create_clients(settings) if settings.redis_configured else None
+        if runtime.redis is not None:
+            stack.push_async_callback(redis.close, runtime.redis)
 
-        state.kafka = kafka.KafkaConnection(settings) if settings.kafka.configured else None
-        if state.kafka is not None:
-            await state.kafka.start()
-            stack.push_async_callback(state.kafka.close)
+        runtime.kafka = kafka.KafkaConnection(settings) if settings.kafka.configured else None
+        if runtime.kafka is not None:
+            await runtime.kafka.start()
+            stack.push_async_callback(runtime.kafka.close)
 
-        # --- resilience: breakers ---
-        breakers = resilience_setup.start(state, settings)
-        stack.push_async_callback(breakers.drain)
+        # --- resilience: breakers, database admission ---
+        await resilience_setup.start(runtime, stack)
 
         # --- cache ---
         # Redis errors of the cache count on the shared Redis breaker; while it is open the
         # cache reads are misses at once (the cache never turns them into 503s).
-        state.cache = build_cache(settings, state.redis, breaker=state.breakers["redis"])
-        await state.cache.start(prune_interval=settings.cache.prune_interval)
-        stack.push_async_callback(state.cache.close)
-        database.set_after_commit(state.sessionmaker, drop_after_commit(state.cache))
+        runtime.cache = build_cache(settings, runtime.redis, breaker=runtime.breakers["redis"])
+        await runtime.cache.start(prune_interval=settings.cache.prune_interval)
+        stack.push_async_callback(runtime.cache.close)
+        database.set_after_commit(runtime.sessionmaker, drop_after_commit(runtime.cache))
 
         # --- domain: presence, recent messages, realtime fan-out across instances ---
         # Before the consumers, so the notifications they handle first can be pushed.
-        await realtime_lifespan.start(state, settings, stack)
+        await realtime_lifespan.start(runtime, stack)
 
         # --- events: outbox relay, consumers ---
-        state.events = await events_runtime.start_events(state, stack)
-        await metrics_setup.start(state, stack)  # after every part it reads
+        # One semaphore for every group's handler batches (each holds a pooled connection).
+        runtime.handler_slots = asyncio.Semaphore(settings.handler_concurrency)
+        await events_runtime.start(runtime, stack)
+        await metrics_setup.start(runtime, stack)  # after every part it reads
 
         # --- domain: rate limiter (fails open when Redis is down; reported in health) ---
-        state.rate_limiter = ratelimit.RequestLimiter(settings, state.redis)
-        state.health_components["rate_limiter"] = state.rate_limiter.health
-        state.profile_views = ProfileViewCounter(
-            state.sessionmaker, interval=settings.users.profile_views_flush_interval,
+        runtime.rate_limiter = ratelimit.RequestLimiter(settings, runtime.redis)
+        runtime.health_components["rate_limiter"] = runtime.rate_limiter.health
+        runtime.profile_views = ProfileViewCounter(
+            runtime.sessionmaker, interval=settings.users.profile_views_flush_interval,
             max_pending=settings.users.profile_views_flush_max)
-        state.profile_views.start()
-        stack.push_async_callback(state.profile_views.close)
+        runtime.profile_views.start()
+        stack.push_async_callback(runtime.profile_views.close)
         session_janitor = asyncio.create_task(
-            janitor.purge_forever(state.sessionmaker, settings.auth.session_purge_interval),
+            janitor.purge_forever(runtime.sessionmaker, settings.auth.session_purge_interval),
             name="session-janitor")
         stack.push_async_callback(janitor.stop, session_janitor)
 
@@ -126,17 +133,22 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         log.info("shutting down")
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, *,
+               subscribers: Subscribers | None = None) -> FastAPI:
+    """The app; `subscribers` replaces the domains' (api/subscriptions.py) in tests."""
     settings = settings or load_settings()
     configure_logging(settings.observability.log_level, settings.effective_log_format,
                       access_log=settings.observability.access_log)
+    if subscribers is None:
+        subscribers = include_domains(settings)
+    fast_path: FastPathRoutes | None = None
     app = FastAPI(
         title="Snaproom gateway",
         version=__version__,
         summary="Backend-for-frontend of the Snaproom app",
-        lifespan=lifespan,
+        # The fast path's table is built below, before the lifespan runs: read when it starts.
+        lifespan=lambda application: lifespan(application, settings, subscribers, fast_path),
     )
-    app.state.settings = settings
     app.add_middleware(NulGuardMiddleware)  # inside CORS: its 422 gets the CORS headers
     app.add_middleware(
         CORSMiddleware,
@@ -148,7 +160,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.add_middleware(RequestIdMiddleware)
     redaction.install(app)  # a 422 never echoes a password or token
-    metrics_setup.install(app)  # outermost: request counts and latency
+    metrics_setup.install(app, settings)  # outermost: request counts and latency
     app.include_router(health_router)
     resilience_setup.install(app)
     app.include_router(breakers_admin_router)
@@ -162,9 +174,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         tracing.instrument_app(app, settings)
     if settings.cache.http_fast_path:
         # Cached GETs, anonymous or signed in, are answered before the middleware stack.
-        install_fast_path(app, users_answers.CACHEABLE_ROUTES + messages_answers.CACHEABLE_ROUTES,
-                          viewer=sessions.cached_viewer, viewer_key=sessions.cached_viewer_key,
-                          cors=CorsHeaders(settings.cors_origins, CORS_EXPOSE_HEADERS))
+        fast_path = install_fast_path(
+            app, users_answers.CACHEABLE_ROUTES + messages_answers.CACHEABLE_ROUTES,
+            viewer=sessions.cached_viewer, viewer_key=sessions.cached_viewer_key,
+            cors=CorsHeaders(settings.cors_origins, CORS_EXPOSE_HEADERS))
     # --- routers of the domains ---
     app.include_router(auth_router)
     app.include_router(users_router)

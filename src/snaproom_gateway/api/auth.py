@@ -47,7 +47,7 @@ async def optional_user(
     token = request_token(request, bearer)
     if not token:
         return None
-    info = await sessions.resolve(request.app.state, session, token)
+    info = await sessions.resolve(request.app.state.runtime, session, token)
     if info is None:
         return None
     return AuthUser(id=info.user_id, email=info.email, username=info.username, role=info.role,

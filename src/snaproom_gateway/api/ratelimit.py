@@ -26,9 +26,9 @@ def _headers(decision: Decision) -> dict[str, str]:
 
 
 async def _apply(request: Request, response: Response, name: str, identity: str) -> None:
-    settings = request.app.state.settings
-    limiter: RequestLimiter | None = getattr(request.app.state, "rate_limiter", None)
-    if limiter is None or not settings.rate_limits.enabled:
+    settings = request.app.state.runtime.settings
+    limiter: RequestLimiter = request.app.state.runtime.rate_limiter
+    if not settings.rate_limits.enabled:
         return
     spec = getattr(settings.rate_limits, name)
     try:

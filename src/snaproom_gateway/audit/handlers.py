@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from snaproom_gateway.audit import service
-from snaproom_gateway.events.handlers import handles
+from snaproom_gateway.events.envelope import Envelope
+from snaproom_gateway.events.subscribers import HandlerContext, Subscribers
+
+subscribers = Subscribers()
 
 
-@handles("audit.*", group="audit")
-async def record(envelope: Any, ctx: Any) -> None:
+@subscribers.subscriber("audit.*", group="audit")
+async def record(envelope: Envelope, ctx: HandlerContext) -> None:
     data = envelope.data.data or {}
     action = data.get("action") or envelope.data.event.removeprefix("audit.")
     context = data.get("context")

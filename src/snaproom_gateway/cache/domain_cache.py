@@ -1,7 +1,7 @@
 """The tagged cache as the domains use it: only the contract's methods, never a wire protocol.
 
-`app.state.cache` is the TaggedCache of the cache package (absent only in an app whose lifespan
-has not run: every read is then a miss). A failing cache is a miss too: the cache speeds the
+The runtime's `cache` is the TaggedCache of the cache package (absent where no app runs, as in
+the CLI's consumers: every read is then a miss). A failing cache is a miss too: the cache speeds the
 service up, it never takes it down.
 """
 

@@ -233,9 +233,7 @@ class FastPathRoutes:
     def answer(self, state: Any, found: Found, token: str | None
                ) -> tuple[Entry, bytes, bytes] | None:
         """(entry, Cache-Control, Vary) from the L1 for this request, or None."""
-        cache = getattr(state, "cache", None)
-        if cache is None:
-            return None
+        cache = state.cache
         route = found.route
         if token is None:
             if found.key is None:
@@ -323,11 +321,12 @@ class CacheFastPath:
         if scope["type"] != "http" or scope["method"] != "GET":
             await self.app(scope, receive, send)
             return
-        state = scope["app"].state
-        cache = getattr(state, "cache", None)
-        if cache is None:
+        # No runtime before the lifespan has run (an app served without one): pass through.
+        state = getattr(scope["app"].state, "runtime", None)
+        if state is None:
             await self.app(scope, receive, send)
             return
+        cache = state.cache
         found = self.routes.lookup(scope["path"], scope["query_string"].decode("latin-1"),
                                    scope["headers"])
         if found is not None:
@@ -355,12 +354,14 @@ def request_ids() -> Iterator[bytes]:
 
 def install_fast_path(app: Starlette, routes: tuple[CacheableRoute, ...],
                       viewer: ViewerLookup | None = None, cors: CorsHeaders | None = None,
-                      viewer_key: Callable[[str], str | None] | None = None) -> None:
+                      viewer_key: Callable[[str], str | None] | None = None) -> FastPathRoutes:
     """Put the fast path in front of the app's whole middleware stack (built on first request).
-    The routes also go on app.state, where the uvicorn protocol (http_protocol.py) finds them."""
-    table = app.state.cache_fast_path = FastPathRoutes(routes, viewer, cors, viewer_key)
+    The routes it returns go on the runtime, where the uvicorn protocol (http_protocol.py) finds
+    them."""
+    table = FastPathRoutes(routes, viewer, cors, viewer_key)
     build = app.build_middleware_stack
     app.build_middleware_stack = lambda: CacheFastPath(build(), table)  # type: ignore[method-assign]
+    return table
 
 
 async def _send_entry(send: Send, entry: Entry, cache_control: bytes, vary: bytes,

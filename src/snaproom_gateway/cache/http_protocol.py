@@ -49,9 +49,11 @@ class FastPathHttpProtocol(HttpToolsProtocol):
                  _loop: Any = None) -> None:
         super().__init__(config, server_state, app_state, _loop)
         self._starlette = find_starlette(self.app)
+        # Connections are accepted once the lifespan has started, so the runtime is there.
+        runtime = (getattr(self._starlette.state, "runtime", None)
+                   if self._starlette is not None else None)
         self._routes: FastPathRoutes | None = (
-            getattr(self._starlette.state, "cache_fast_path", None)
-            if self._starlette is not None else None)
+            runtime.cache_fast_path if runtime is not None else None)
         self._answered = self._full_stack = False
         self._if_none_match: bytes | None = None
         self._request_id: bytes | None = None
@@ -148,7 +150,7 @@ class FastPathHttpProtocol(HttpToolsProtocol):
             return False
         token = (session_token(self._authorization, self._cookie)
                  if self._authorization is not None or self._cookie is not None else None)
-        answer = routes.answer(self._starlette.state, found, token)  # type: ignore[union-attr]
+        answer = routes.answer(self._starlette.state.runtime, found, token)  # type: ignore[union-attr]
         if answer is None:
             return False
         http_version = parser.get_http_version()

@@ -5,9 +5,10 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from snaproom_gateway.connections import service
-from snaproom_gateway.users.deletion import purge_step
 
 
-@purge_step("connections")
 async def purge_connections(session: AsyncSession, user_id: int) -> None:
     await service.purge_user(session, user_id)
+
+
+purge_steps = {"connections": purge_connections}

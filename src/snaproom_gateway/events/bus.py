@@ -10,31 +10,27 @@ Dead letters are kept in memory (the last 1000) and logged.
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-
-from snaproom_gateway.core.settings import Settings
 from snaproom_gateway.events import dead_rows
-from snaproom_gateway.events import handlers as registry
 from snaproom_gateway.events.catalog import dlq_topic
-from snaproom_gateway.events.dispatch import Delivery, Dispatcher
+from snaproom_gateway.events.dispatch import DeadLetterSink, Delivery, Dispatcher
 from snaproom_gateway.events.outbox import OutboxRow
+from snaproom_gateway.events.subscribers import Subscribers
 
 
 class InProcessBus:
     name = "in-process"
 
-    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession], settings: Settings,
-                 state: Any) -> None:
+    def __init__(self, subscribers: Subscribers,
+                 dispatcher_for: Callable[[str, bool, DeadLetterSink], Dispatcher]) -> None:
         self.dead_letters: deque[dict[str, Any]] = deque(maxlen=1000)
         self.dispatchers: dict[str, Dispatcher] = {}
         self.topics: dict[str, set[str]] = {}
-        for group, broadcast in registry.groups().items():
-            self.dispatchers[group] = Dispatcher(
-                group, sessionmaker=sessionmaker, settings=settings, state=state,
-                dead_letter=self._dead_letter(group), broadcast=broadcast)
-            self.topics[group] = set(registry.topics_for_group(group))
+        for group, broadcast in subscribers.groups().items():
+            self.dispatchers[group] = dispatcher_for(group, broadcast, self._dead_letter(group))
+            self.topics[group] = set(subscribers.topics_for_group(group))
 
     def _dead_letter(self, group: str):
         async def keep(delivery: Delivery, error: str) -> None:

@@ -23,14 +23,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from snaproom_gateway.core import gc_tuning
 from snaproom_gateway.core.settings import Settings
-from snaproom_gateway.events import handlers as registry
 from snaproom_gateway.events import offsets as group_offsets
 from snaproom_gateway.events import outbox
 from snaproom_gateway.events.consumer import KafkaGroupRunner, kafka_dead_letter
 from snaproom_gateway.events.dispatch import Dispatcher
 from snaproom_gateway.events.envelope import Envelope
-from snaproom_gateway.events.handlers import HandlerContext
-from snaproom_gateway.events.registry import import_handler_modules
+from snaproom_gateway.events.subscribers import HandlerContext, Subscribers
 from snaproom_gateway.events.topics import describe_topics, ensure_topics
 from snaproom_gateway.infra import database, migrations
 from snaproom_gateway.infra.kafka import KafkaConnection
@@ -125,16 +123,16 @@ def _stop_on_signals(stop: Callable[[], None]) -> None:
             loop.add_signal_handler(signum, stop)
 
 
-async def consume(settings: Settings, topics: list[str], group: str, *,
-                  idle_timeout: float | None, replay: bool = False,
+async def consume(settings: Settings, subscribers: Subscribers, topics: list[str], group: str,
+                  *, idle_timeout: float | None, replay: bool = False,
                   until_caught_up: bool = False, batch_size: int = 500) -> dict[str, Any]:
-    """Run `group`'s handlers (or the echo handler) over `topics` until a signal, the idle
-    timeout, or (replay) the end the partitions had at start."""
-    import_handler_modules(settings)
+    """Run `group`'s handlers among `subscribers` (or the echo handler) over `topics` until a
+    signal, the idle timeout, or (replay) the end the partitions had at start."""
     group_id = group_offsets.kafka_group_id(settings, group)
     async with opened(settings, database_too=True) as res:
         dispatcher = Dispatcher(
-            group, sessionmaker=res.sessionmaker, settings=settings, state=None,
+            group, subscribers=subscribers, sessionmaker=res.sessionmaker, settings=settings,
+            slots=asyncio.Semaphore(settings.handler_concurrency),
             dead_letter=kafka_dead_letter(res.kafka, group, settings.kafka.close_timeout + 5),
             replay=replay, fallback=echo_event)
         started = time.monotonic()
@@ -152,7 +150,7 @@ async def consume(settings: Settings, topics: list[str], group: str, *,
                                   idle_timeout=idle_timeout, until_caught_up=until_caught_up,
                                   max_records=batch_size, on_batch=report)
         _stop_on_signals(runner.stop)
-        handlers = registry.registrations(group)
+        handlers = subscribers.registrations(group)
         progress(f"consuming {', '.join(topics)} as {group_id} with "
                  f"{len(handlers) or 'the echo'} handler{'s' if len(handlers) != 1 else ''}"
                  f"{' (replay)' if replay else ''}; Ctrl-C stops")
@@ -168,14 +166,15 @@ async def consume(settings: Settings, topics: list[str], group: str, *,
             "seconds": round(time.monotonic() - started, 1)}
 
 
-async def replay(settings: Settings, topics: list[str], group: str, *, target: str,
+async def replay(settings: Settings, subscribers: Subscribers, topics: list[str], group: str, *,
+                 target: str,
                  when: datetime | None, rehandle: bool, idle_timeout: float) -> dict[str, Any]:
     """Reset `group`'s offsets on `topics`, then re-run its handlers up to the current end."""
     reset = await offsets_reset(settings, group, topics, target, when)
     progress(f"{reset['group']}: offsets reset to {target} on "
              f"{len(reset['partitions'])} partitions")
-    result = await consume(settings, topics, group, idle_timeout=idle_timeout, replay=rehandle,
-                           until_caught_up=True)
+    result = await consume(settings, subscribers, topics, group, idle_timeout=idle_timeout,
+                           replay=rehandle, until_caught_up=True)
     return result
 
 

@@ -19,18 +19,17 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from snaproom_gateway.cache.tagged import TaggedCache
 from snaproom_gateway.core.settings import Settings
-from snaproom_gateway.events import handlers as registry
 from snaproom_gateway.events import processed
 from snaproom_gateway.events.catalog import validate_data
 from snaproom_gateway.events.envelope import Envelope
-from snaproom_gateway.events.handlers import Handler, HandlerContext
+from snaproom_gateway.events.subscribers import Handler, HandlerContext, Pushes, Subscribers
 from snaproom_gateway.metrics import events as event_metrics
 from snaproom_gateway.observability.request_context import event_context, request_id
 from snaproom_gateway.observability.tracecontext import consumer_scope
@@ -104,18 +103,6 @@ class _HandlerFailed(Exception):
         self.error = error
 
 
-def _handler_slots(state: Any, settings: Settings) -> asyncio.Semaphore:
-    """The process's one semaphore for handler batches, shared by every group's dispatcher."""
-    slots = getattr(state, "handler_slots", None)
-    if slots is None:
-        slots = asyncio.Semaphore(settings.handler_concurrency)
-        try:
-            state.handler_slots = slots
-        except AttributeError:  # a state that takes no attributes: this dispatcher's own
-            pass
-    return slots
-
-
 def _is_unavailable(exc: BaseException) -> bool:
     if isinstance(exc, DBAPIError) and exc.connection_invalidated:
         return True
@@ -125,15 +112,19 @@ def _is_unavailable(exc: BaseException) -> bool:
 
 
 class Dispatcher:
-    def __init__(self, group: str, *, sessionmaker: async_sessionmaker[AsyncSession],
-                 settings: Settings, state: Any, dead_letter: DeadLetterSink,
+    def __init__(self, group: str, *, subscribers: Subscribers,
+                 sessionmaker: async_sessionmaker[AsyncSession], settings: Settings,
+                 slots: asyncio.Semaphore, dead_letter: DeadLetterSink,
+                 cache: TaggedCache | None = None, realtime_bus: Pushes | None = None,
                  broadcast: bool = False, replay: bool = False,
                  fallback: Handler | None = None) -> None:
         self.group = group
+        self.subscribers = subscribers
         self.broadcast = broadcast
         self.sessionmaker = sessionmaker
         self.settings = settings
-        self.state = state
+        self.cache = cache
+        self.realtime_bus = realtime_bus
         self.dead_letter = dead_letter
         # Replay re-runs handlers for events already handled (to rebuild read models).
         self.replay = replay
@@ -142,13 +133,14 @@ class Dispatcher:
         self.handled = 0
         self.skipped = 0
         self.dead_lettered = 0
-        self._slots = _handler_slots(state, settings)
+        # The process's one semaphore for handler batches, shared by every group's dispatcher.
+        self._slots = slots
 
     def _handlers(self, event: str) -> list[tuple[str, Handler]]:
-        regs = registry.handlers_for(self.group, event)
+        regs = self.subscribers.handlers_for(self.group, event)
         if regs:
             return [(r.name, r.fn) for r in regs]
-        if self.fallback is not None and not registry.registrations(self.group):
+        if self.fallback is not None and not self.subscribers.registrations(self.group):
             return [("fallback", self.fallback)]
         return []
 
@@ -258,7 +250,8 @@ class Dispatcher:
             event_metrics.consumed(self.group, todo)
 
     def _context(self, session: AsyncSession | None) -> HandlerContext:
-        return HandlerContext(self.sessionmaker, self.settings, self.state, group=self.group,
+        return HandlerContext(self.sessionmaker, self.settings, cache=self.cache,
+                              realtime_bus=self.realtime_bus, group=self.group,
                               replay=self.replay, _session=session)
 
     async def _call(self, delivery: Delivery, ctx: HandlerContext) -> None:

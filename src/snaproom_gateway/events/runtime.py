@@ -1,7 +1,7 @@
 """What the app runs of the event backbone, built in one call from the lifespan:
 
 the outbox relay (to Kafka, or to the in-process bus), one supervised consumer task per
-registered handler group, and the health components `outbox` and `consumers`.
+subscribed group, and the health components `outbox` and `consumers`.
 """
 
 from __future__ import annotations
@@ -10,17 +10,21 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack
-from typing import Any
+from typing import Any, Protocol
 
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from snaproom_gateway.cache.tagged import TaggedCache
 from snaproom_gateway.core.settings import Settings
-from snaproom_gateway.events import handlers as registry
 from snaproom_gateway.events.bus import InProcessBus
 from snaproom_gateway.events.consumer import KafkaGroupRunner, kafka_dead_letter, runner_health
-from snaproom_gateway.events.dispatch import Dispatcher
+from snaproom_gateway.events.dispatch import DeadLetterSink, Dispatcher
 from snaproom_gateway.events.kafka_sink import KafkaSink
 from snaproom_gateway.events.offsets import OffsetReader, kafka_group_id
-from snaproom_gateway.events.registry import import_handler_modules
 from snaproom_gateway.events.relay import OutboxRelay
+from snaproom_gateway.events.subscribers import Pushes, Subscribers
+from snaproom_gateway.infra.kafka import KafkaConnection
+from snaproom_gateway.infra.schema_guard import SchemaGuard
 
 log = logging.getLogger(__name__)
 
@@ -43,11 +47,39 @@ async def supervise(name: str, run: Callable[[], Awaitable[None]],
         delay = min(delay * 2, 30.0)
 
 
+class EventsHost(Protocol):
+    """What the event backbone reads of the app's runtime (api/runtime.py), and the field it
+    sets."""
+
+    events: EventsRuntime
+
+    @property
+    def settings(self) -> Settings: ...
+    @property
+    def subscribers(self) -> Subscribers: ...
+    @property
+    def engine(self) -> AsyncEngine: ...
+    @property
+    def sessionmaker(self) -> async_sessionmaker[AsyncSession]: ...
+    @property
+    def schema_guard(self) -> SchemaGuard: ...
+    @property
+    def kafka(self) -> KafkaConnection | None: ...
+    @property
+    def cache(self) -> TaggedCache: ...
+    @property
+    def realtime_bus(self) -> Pushes: ...
+    @property
+    def handler_slots(self) -> asyncio.Semaphore: ...
+    @property
+    def health_components(self) -> dict[str, Callable[[], dict[str, Any]]]: ...
+
+
 class EventsRuntime:
-    def __init__(self, state: Any, settings: Settings) -> None:
-        self.state = state
-        self.settings = settings
-        self.kafka = state.kafka
+    def __init__(self, host: EventsHost) -> None:
+        self.host = host
+        self.settings = settings = host.settings
+        self.kafka = host.kafka
         self.bus: InProcessBus | None = None
         self.runners: list[KafkaGroupRunner] = []
         self.reader: OffsetReader | None = None
@@ -58,21 +90,28 @@ class EventsRuntime:
             sink: Any = KafkaSink(self.kafka, settings)
             self.reader = OffsetReader(settings)
         else:
-            sink = self.bus = InProcessBus(state.sessionmaker, settings, state)
-        self.relay = OutboxRelay(state.engine, state.sessionmaker, settings, sink)
+            sink = self.bus = InProcessBus(host.subscribers, self._dispatcher)
+        self.relay = OutboxRelay(host.engine, host.sessionmaker, settings, sink)
         if self.kafka is not None and settings.events.consumers_enabled:
             self.runners = [self._runner(group, broadcast)
-                            for group, broadcast in registry.groups().items()]
+                            for group, broadcast in host.subscribers.groups().items()]
+
+    def _dispatcher(self, group: str, broadcast: bool, dead_letter: DeadLetterSink) -> Dispatcher:
+        host = self.host
+        return Dispatcher(
+            group, subscribers=host.subscribers, sessionmaker=host.sessionmaker,
+            settings=self.settings, slots=host.handler_slots, dead_letter=dead_letter,
+            cache=host.cache, realtime_bus=host.realtime_bus, broadcast=broadcast)
 
     def _runner(self, group: str, broadcast: bool) -> KafkaGroupRunner:
-        dispatcher = Dispatcher(
-            group, sessionmaker=self.state.sessionmaker, settings=self.settings,
-            state=self.state, broadcast=broadcast,
-            dead_letter=kafka_dead_letter(self.kafka, group, self.settings.kafka.close_timeout + 5))
+        assert self.kafka is not None
+        dispatcher = self._dispatcher(
+            group, broadcast,
+            kafka_dead_letter(self.kafka, group, self.settings.kafka.close_timeout + 5))
         # Broadcast: every instance reads everything from now on, without a group (no commits).
         group_id = None if broadcast else kafka_group_id(self.settings, group)
         return KafkaGroupRunner(self.settings, self.kafka, dispatcher,
-                                registry.topics_for_group(group), group_id,
+                                self.host.subscribers.topics_for_group(group), group_id,
                                 from_latest=broadcast)
 
     async def start(self) -> None:
@@ -88,9 +127,7 @@ class EventsRuntime:
 
     async def _when_schema_current(self, run: Callable[[], Awaitable[None]]) -> None:
         # On an unmigrated database every round would fail (and warn); wait for `migrate`.
-        guard = getattr(self.state, "schema_guard", None)
-        if guard is not None:
-            await guard.wait_current(lambda: self._stopping)
+        await self.host.schema_guard.wait_current(lambda: self._stopping)
         if not self._stopping:
             await run()
 
@@ -133,13 +170,10 @@ class EventsRuntime:
                 "total_lag": sum(g["lag"] or 0 for g in groups.values())}
 
 
-async def start_events(state: Any, stack: AsyncExitStack) -> EventsRuntime:
+async def start(runtime: EventsHost, stack: AsyncExitStack) -> None:
     """Build and start the event backbone; its stop is pushed on the lifespan's exit stack."""
-    settings: Settings = state.settings
-    import_handler_modules(settings)
-    runtime = EventsRuntime(state, settings)
-    await runtime.start()
-    stack.push_async_callback(runtime.stop)
-    state.health_components["outbox"] = runtime.outbox_health
-    state.health_components["consumers"] = runtime.consumers_health
-    return runtime
+    events = runtime.events = EventsRuntime(runtime)
+    await events.start()
+    stack.push_async_callback(events.stop)
+    runtime.health_components["outbox"] = events.outbox_health
+    runtime.health_components["consumers"] = events.consumers_health

@@ -6,7 +6,7 @@ import asyncio
 import os
 import time
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 import psutil
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -16,6 +16,7 @@ from snaproom_gateway.core.settings import Settings
 from snaproom_gateway.infra import database, kafka, redis
 from snaproom_gateway.infra.kafka import KafkaConnection
 from snaproom_gateway.infra.redis import RedisClients
+from snaproom_gateway.resilience.registry import BreakerRegistry
 
 HEALTHY, DEGRADED, UNHEALTHY = "healthy", "degraded", "unhealthy"
 _process = psutil.Process(os.getpid())
@@ -98,18 +99,31 @@ def overall(dependencies: dict[str, dict[str, Any]]) -> str:
     return HEALTHY
 
 
-async def check_all(state: Any) -> dict[str, dict[str, Any]]:
-    settings: Settings = state.settings
+class CheckedHost(Protocol):
+    """What check_all reads of the app's runtime (api/runtime.py)."""
+
+    @property
+    def settings(self) -> Settings: ...
+    @property
+    def engine(self) -> AsyncEngine: ...
+    @property
+    def redis(self) -> RedisClients | None: ...
+    @property
+    def kafka(self) -> KafkaConnection | None: ...
+    @property
+    def breakers(self) -> BreakerRegistry: ...
+
+
+async def check_all(runtime: CheckedHost) -> dict[str, dict[str, Any]]:
+    settings = runtime.settings
     database_status, redis_status, kafka_status = await asyncio.gather(
-        check_database(state.engine, settings),
-        check_redis(state.redis, settings),
-        check_kafka(state.kafka, settings),
+        check_database(runtime.engine, settings),
+        check_redis(runtime.redis, settings),
+        check_kafka(runtime.kafka, settings),
     )
     dependencies = {"database": database_status, "redis": redis_status, "kafka": kafka_status}
     # Each dependency's circuit breaker (state, failure counts, last change) beside its probe.
-    breakers = getattr(state, "breakers", None)
-    if breakers is not None:
-        for name, body in dependencies.items():
-            if name in breakers:
-                body["breaker"] = breakers[name].snapshot()
+    for name, body in dependencies.items():
+        if name in runtime.breakers:
+            body["breaker"] = runtime.breakers[name].snapshot()
     return dependencies

@@ -9,9 +9,10 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from snaproom_gateway.messages import service
-from snaproom_gateway.users.deletion import purge_step
 
 
-@purge_step("messages")
 async def purge_messages(session: AsyncSession, user_id: int) -> None:
     await service.purge_user(session, user_id)
+
+
+purge_steps = {"messages": purge_messages}

@@ -11,12 +11,20 @@ are added as deltas, so they stay counters, summed across workers.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Protocol
 
 from prometheus_client import Counter, Gauge
 
 from snaproom_gateway.metrics.core import REGISTRY
 from snaproom_gateway.metrics.http import flush_fast_path
+
+if TYPE_CHECKING:  # annotations only: these packages import metrics themselves
+    from sqlalchemy.ext.asyncio import AsyncEngine
+
+    from snaproom_gateway.cache.tagged import TaggedCache
+    from snaproom_gateway.events.runtime import EventsRuntime
+    from snaproom_gateway.realtime.hub import LocalHub
+    from snaproom_gateway.resilience.registry import BreakerRegistry
 
 OUTBOX_PENDING = Gauge("snaproom_outbox_pending_rows", "Outbox rows waiting for the relay",
                        registry=REGISTRY, multiprocess_mode="livemax")
@@ -59,11 +67,26 @@ BREAKER_COUNTERS = {
 }
 
 
+class SampledHost(Protocol):
+    """What the sampler reads of the app's runtime (api/runtime.py)."""
+
+    @property
+    def events(self) -> EventsRuntime: ...
+    @property
+    def engine(self) -> AsyncEngine: ...
+    @property
+    def realtime_hub(self) -> LocalHub: ...
+    @property
+    def cache(self) -> TaggedCache: ...
+    @property
+    def breakers(self) -> BreakerRegistry: ...
+
+
 class LiveSampler:
     """Per app: remembers what it already added to the counters and which lag series it set."""
 
-    def __init__(self, state: Any, *, breakers: bool) -> None:
-        self.state = state
+    def __init__(self, runtime: SampledHost, *, breakers: bool) -> None:
+        self.runtime = runtime
         self.breakers = breakers
         self._added: dict[tuple[str, ...], int] = {}
         self._lag_series: set[tuple[str, str, str]] = set()
@@ -78,29 +101,26 @@ class LiveSampler:
 
     def sample(self) -> None:
         flush_fast_path()
-        state = self.state
-        self._outbox(getattr(state, "events", None))
-        self._lag(getattr(state, "events", None))
-        pool = getattr(getattr(state, "engine", None), "pool", None)
-        if pool is not None and hasattr(pool, "checkedout"):
+        runtime = self.runtime
+        self._outbox(runtime.events)
+        self._lag(runtime.events)
+        pool = runtime.engine.pool
+        if hasattr(pool, "checkedout"):  # not every pool class counts its connections
             DB_POOL_IN_USE.set(pool.checkedout())
             DB_POOL_SIZE.set(pool.checkedin() + pool.checkedout())
-        hub = getattr(state, "realtime_hub", None)
-        if hub is not None:
-            WEBSOCKETS_OPEN.set(hub.count())
-        counters = getattr(getattr(state, "cache", None), "counters", None)
-        if counters is not None:
-            for prefix, (hits, misses) in list(counters.by_prefix.items()):
-                self._add(CACHE_REQUESTS, (prefix, "hit"), hits)
-                self._add(CACHE_REQUESTS, (prefix, "miss"), misses)
-            self._add(CACHE_HITS_BY_TIER, ("l1",), counters.l1_hits)
-            self._add(CACHE_HITS_BY_TIER, ("redis",), counters.l2_hits)
-        if self.breakers and getattr(state, "breakers", None) is not None:
-            self._breakers(state.breakers)
+        WEBSOCKETS_OPEN.set(runtime.realtime_hub.count())
+        counters = runtime.cache.counters
+        for prefix, (hits, misses) in list(counters.by_prefix.items()):
+            self._add(CACHE_REQUESTS, (prefix, "hit"), hits)
+            self._add(CACHE_REQUESTS, (prefix, "miss"), misses)
+        self._add(CACHE_HITS_BY_TIER, ("l1",), counters.l1_hits)
+        self._add(CACHE_HITS_BY_TIER, ("redis",), counters.l2_hits)
+        if self.breakers:
+            self._breakers(runtime.breakers)
 
-    def _outbox(self, events: Any) -> None:
-        relay = getattr(events, "relay", None)
-        if relay is None or relay.pending is None:
+    def _outbox(self, events: EventsRuntime) -> None:
+        relay = events.relay
+        if relay.pending is None:
             return
         OUTBOX_PENDING.set(relay.pending)
         OUTBOX_DEAD.set(relay.dead or 0)
@@ -108,9 +128,9 @@ class LiveSampler:
         OUTBOX_OLDEST_AGE.set((datetime.now(UTC) - oldest).total_seconds()
                               if oldest is not None and relay.pending else 0)
 
-    def _lag(self, events: Any) -> None:
+    def _lag(self, events: EventsRuntime) -> None:
         seen: set[tuple[str, str, str]] = set()
-        for runner in getattr(events, "runners", ()):
+        for runner in events.runners:
             for (topic, partition), lag in runner.partition_lag().items():
                 labels = (runner.group_id or runner.dispatcher.group, topic, str(partition))
                 CONSUMER_LAG.labels(*labels).set(lag)
@@ -119,7 +139,7 @@ class LiveSampler:
             CONSUMER_LAG.labels(*labels).set(0)
         self._lag_series = seen | self._lag_series
 
-    def _breakers(self, registry: Any) -> None:
+    def _breakers(self, registry: BreakerRegistry) -> None:
         from snaproom_gateway.resilience.metrics import STATE_VALUES
 
         for name, breaker in registry.breakers.items():

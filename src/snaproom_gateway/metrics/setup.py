@@ -1,4 +1,5 @@
-"""What app.py calls: `install(app)` when building it, `start(state, stack)` in the lifespan.
+"""What app.py calls: `install(app, settings)` when building it, `start(runtime, stack)` in the
+lifespan.
 
 One process: `/metrics` (resilience/metrics.py) serves the app's registry, to which the process
 metrics are added; live values are read at scrape time. Several workers (PROMETHEUS_MULTIPROC_DIR
@@ -16,24 +17,25 @@ import os
 import re
 from collections.abc import Iterator
 from contextlib import AsyncExitStack
-from typing import Any
+from typing import Protocol
 
 from fastapi import FastAPI
 from prometheus_client import CollectorRegistry
 from prometheus_client.core import Metric
 from prometheus_client.registry import Collector
 
+from snaproom_gateway.core.settings import Settings
 from snaproom_gateway.metrics.core import REGISTRY, multiprocess_dir
 from snaproom_gateway.metrics.http import HttpMetricsMiddleware
-from snaproom_gateway.metrics.live import LiveSampler
+from snaproom_gateway.metrics.live import LiveSampler, SampledHost
 
 log = logging.getLogger(__name__)
 _PID_OF_FILE = re.compile(r"_(\d+)\.db$")
 
 
-def install(app: FastAPI) -> None:
+def install(app: FastAPI, settings: Settings) -> None:
     """Count every request the app answers (outermost: its latency includes the middleware)."""
-    if app.state.settings.observability.metrics_enabled:
+    if settings.observability.metrics_enabled:
         app.add_middleware(HttpMetricsMiddleware)
 
 
@@ -85,19 +87,28 @@ def _alive(pid: int) -> bool:
     return True
 
 
-async def start(state: Any, stack: AsyncExitStack) -> None:
-    registry: CollectorRegistry | None = getattr(state, "metrics", None)
+class MetricsHost(SampledHost, Protocol):
+    """What this part reads of the app's runtime (api/runtime.py), and the field it sets."""
+
+    metrics: CollectorRegistry | None
+
+    @property
+    def settings(self) -> Settings: ...
+
+
+async def start(runtime: MetricsHost, stack: AsyncExitStack) -> None:
+    registry = runtime.metrics
     if registry is None:  # METRICS_ENABLED=false
         return
     path = multiprocess_dir()
     if path is None:
-        registry.register(_ProcessCollector(LiveSampler(state, breakers=False)))
+        registry.register(_ProcessCollector(LiveSampler(runtime, breakers=False)))
         return
-    sampler = LiveSampler(state, breakers=True)
+    sampler = LiveSampler(runtime, breakers=True)
     workers = CollectorRegistry(auto_describe=False)
     workers.register(_WorkersCollector(sampler, path))
-    state.metrics = workers
-    interval = state.settings.observability.metrics_sample_interval
+    runtime.metrics = workers
+    interval = runtime.settings.observability.metrics_sample_interval
     task = asyncio.create_task(_sample_forever(sampler, interval), name="metrics-sampler")
 
     async def stop() -> None:

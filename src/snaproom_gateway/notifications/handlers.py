@@ -14,41 +14,42 @@ from typing import Any
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from snaproom_gateway.events.handlers import handles
+from snaproom_gateway.events.envelope import Envelope
+from snaproom_gateway.events.subscribers import HandlerContext, Subscribers
 from snaproom_gateway.notifications import service
 from snaproom_gateway.realtime import service as realtime
-from snaproom_gateway.users.deletion import purge_step
 
 log = logging.getLogger(__name__)
+subscribers = Subscribers()
 
 
 _pushes: set[asyncio.Task[bool]] = set()  # running pushes, kept from the garbage collector
 
 
-def _push_after_commit(session: AsyncSession, state: Any, user_id: int,
+def _push_after_commit(session: AsyncSession, ctx: HandlerContext, user_id: int,
                        frame: dict[str, Any]) -> None:
     """The runner commits the handler's session; push only then, so a client that reacts by
     reading /api/notifications finds the row, and a rolled-back attempt pushes nothing."""
 
     def committed(_session: Any) -> None:
-        task = asyncio.get_running_loop().create_task(realtime.push(state, [user_id], frame))
+        task = asyncio.get_running_loop().create_task(realtime.push(ctx, [user_id], frame))
         _pushes.add(task)
         task.add_done_callback(_pushes.discard)
 
     event.listen(session.sync_session, "after_commit", committed, once=True)
 
 
-async def _notify(ctx: Any, user_id: int, kind: str, payload: dict[str, Any],
+async def _notify(ctx: HandlerContext, user_id: int, kind: str, payload: dict[str, Any],
                   event_id: str) -> None:
     session = ctx.session()  # the runner commits it with the processed-event record
     row = await service.create(session, user_id, kind, payload, event_id)
     if row is not None:
-        _push_after_commit(session, ctx.state, user_id,
+        _push_after_commit(session, ctx, user_id,
                            {"type": "notification", "notification": service.as_dict(row)})
 
 
-@handles("connection.*", group="notifications")
-async def notify_connection_change(envelope: Any, ctx: Any) -> None:
+@subscribers.subscriber("connection.*", group="notifications")
+async def notify_connection_change(envelope: Envelope, ctx: HandlerContext) -> None:
     """A request notifies the addressee; an acceptance notifies the requester."""
     event, data = envelope.data.event, envelope.data.data
     try:
@@ -65,8 +66,8 @@ async def notify_connection_change(envelope: Any, ctx: Any) -> None:
                                               "by_user_id": addressee}, envelope.id)
 
 
-@handles("notification.created", group="notifications")
-async def store_notification(envelope: Any, ctx: Any) -> None:
+@subscribers.subscriber("notification.created", group="notifications")
+async def store_notification(envelope: Envelope, ctx: HandlerContext) -> None:
     """in_app notifications are stored and pushed; email and push have no provider here."""
     data, user_id = envelope.data.data, envelope.data.user_id
     if user_id is None:
@@ -80,7 +81,9 @@ async def store_notification(envelope: Any, ctx: Any) -> None:
                   envelope.id)
 
 
-@purge_step("notifications")
 async def purge_notifications(session: AsyncSession, user_id: int) -> None:
     """The notifications domain's step of the user deletion saga."""
     await service.purge_user(session, user_id)
+
+
+purge_steps = {"notifications": purge_notifications}

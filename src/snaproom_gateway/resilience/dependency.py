@@ -97,15 +97,15 @@ class Guarded(Generic[T]):
 
 
 def breakers(request: Request) -> BreakerRegistry:
-    return request.app.state.breakers
+    return request.app.state.runtime.breakers
 
 
 def _resource(request: Request, name: str) -> Any:
-    state = request.app.state
+    runtime = request.app.state.runtime
     if name == "redis":
-        return state.redis
+        return runtime.redis
     if name == "kafka":
-        return state.kafka
+        return runtime.kafka
     raise KeyError(name)
 
 
@@ -123,7 +123,7 @@ def require(name: str) -> Callable[[Request], AsyncIterator[Any]]:
             breaker.check()
         except BreakerOpen as exc:
             raise DependencyUnavailable.from_open(exc) from None
-        client = getattr(request.app.state, name, None)
+        client = _resource(request, name)
         if client is None:  # not configured on this instance: there is nothing to reach
             raise DependencyUnavailable(name, 60, f"{name} is not configured")
         yield Guarded(client, breaker)
@@ -141,14 +141,10 @@ async def _require_database(request: Request) -> AsyncIterator[Any]:
     statement_timeout, pool timeout), so no asyncio timeout spans the handler here.
     """
     breaker = breakers(request)["database"]
-    guard = getattr(request.app.state, "schema_guard", None)
-    if guard is not None and (behind := await guard.current_or_detail()) is not None:
+    runtime = request.app.state.runtime
+    if (behind := await runtime.schema_guard.current_or_detail()) is not None:
         raise DependencyUnavailable("database", 5, behind)
-    gate = getattr(request.app.state, "database_gate", None)
-    if gate is None:
-        async with _database_session(request, breaker) as session:
-            yield session
-        return
+    gate = runtime.database_gate
     async with AsyncExitStack() as stack:
         try:
             await stack.enter_async_context(gate.admit())
@@ -166,7 +162,7 @@ async def _database_session(request: Request, breaker: Any) -> AsyncIterator[Any
     except BreakerOpen as exc:
         raise DependencyUnavailable.from_open(exc) from None
     try:
-        async with request.app.state.sessionmaker() as session:
+        async with request.app.state.runtime.sessionmaker() as session:
             yield session
     except DependencyUnavailable:
         breaker.release(probe)  # another breaker refused: no verdict on the database
@@ -175,8 +171,8 @@ async def _database_session(request: Request, breaker: Any) -> AsyncIterator[Any
         breaker.record(exc, probe)
         if is_pool_exhausted(exc):  # the pool's checkout timed out: load, counted as busy
             raise DependencyUnavailable.busy("database") from exc
-        guard = getattr(request.app.state, "schema_guard", None)
-        if guard is not None and is_schema_error(exc):  # not migrated: 503 naming `migrate`
+        if is_schema_error(exc):  # not migrated: 503 naming `migrate`
+            guard = request.app.state.runtime.schema_guard
             raise DependencyUnavailable("database", 5, guard.mismatch_seen()) from exc
         if is_infrastructure_error(exc):
             raise DependencyUnavailable(

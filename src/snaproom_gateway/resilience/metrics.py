@@ -1,7 +1,7 @@
 """Breaker metrics for Prometheus, read from the breakers at scrape time (nothing on the hot path).
 
 `GET /metrics` serves the app's own CollectorRegistry, so several apps in one process (tests) do
-not share series; other parts may register their collectors on `app.state.metrics`.
+not share series; other parts may register their collectors on the runtime's `metrics`.
 """
 
 from __future__ import annotations
@@ -69,10 +69,10 @@ router = APIRouter(tags=["metrics"])
 
 @router.get("/metrics", summary="Prometheus metrics", include_in_schema=False)
 async def metrics(request: Request) -> Response:
-    registry: CollectorRegistry | None = getattr(request.app.state, "metrics", None)
+    registry: CollectorRegistry | None = request.app.state.runtime.metrics
     if registry is None:
         return Response("metrics are disabled\n", status_code=404, media_type="text/plain")
-    token = request.app.state.settings.observability.metrics_token
+    token = request.app.state.runtime.settings.observability.metrics_token
     if token and not hmac.compare_digest(request.headers.get("authorization", "").encode(),
                                          f"Bearer {token}".encode()):
         return JSONResponse({"detail": "metrics need Authorization: Bearer <METRICS_TOKEN>"},

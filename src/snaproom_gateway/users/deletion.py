@@ -2,10 +2,11 @@
 
 1. The request marks the user `deleting`, revokes every session and publishes user.deleted, in
    one transaction (the user can no longer sign in from that moment).
-2. The user.deleted consumer runs every registered purge step (connections, messages,
-   notifications, ... each domain registers its own) inside one savepoint, so the user's data
-   goes all at once or not at all. A failing attempt is retried with backoff; attempts are
-   counted on the saga row and survive redelivery.
+2. The user.deleted consumer runs every purge step (sessions, connections, messages,
+   notifications, ... each domain exports its own; the app includes them in order, see
+   api/subscriptions.py) inside one savepoint, so the user's data goes all at once or not at
+   all. A failing attempt is retried with backoff; attempts are counted on the saga row and
+   survive redelivery.
 3. Success: the user row is anonymised (email and username freed) and marked `deleted`.
    After USER_DELETION_MAX_ATTEMPTS failures the saga compensates: the account is restored to
    `active` (the user signs in again), user.restored and audit.user_deletion_failed are
@@ -16,7 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -32,20 +33,17 @@ log = logging.getLogger(__name__)
 
 DELETING, DELETED, ACTIVE = "deleting", "deleted", "active"
 PurgeStep = Callable[[AsyncSession, int], Awaitable[None]]
+# name -> `async def step(session, user_id)` that removes one kind of the user's data, run in
+# this order. Steps run in the consumer's transaction and must not commit; raising fails the
+# attempt. Filled by include_purge_steps (the app), not by the domains themselves.
 purge_steps: dict[str, PurgeStep] = {}
 
 
-def purge_step(name: str) -> Callable[[PurgeStep], PurgeStep]:
-    """Register `async def step(session, user_id)` that removes one kind of the user's data.
-
-    Steps run in the consumer's transaction and must not commit; raising fails the attempt.
-    """
-
-    def register(step: PurgeStep) -> PurgeStep:
-        purge_steps[name] = step
-        return step
-
-    return register
+def include_purge_steps(*steps: Mapping[str, PurgeStep]) -> None:
+    """Make `steps` (each a domain's, in the order given) the saga's purge steps."""
+    purge_steps.clear()
+    for domain_steps in steps:
+        purge_steps.update(domain_steps)
 
 
 @dataclass(frozen=True)

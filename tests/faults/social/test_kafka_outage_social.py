@@ -25,7 +25,7 @@ async def test_messages_and_requests_succeed_while_kafka_is_down_and_notify_afte
     async with gateway_server(settings) as (app, address), \
             httpx.AsyncClient(base_url=f"http://{address}", timeout=30) as client:
         async def topics_ready():
-            return app.state.events.relay.sink.topics_ready
+            return app.state.runtime.events.relay.sink.topics_ready
         await wait_for(topics_ready, 60)
         alice, token_a, bob, token_b = await connected_pair(client, unique("al"), unique("bo"))
         carol, token_c = await signup(client, unique("ca"))

@@ -35,7 +35,7 @@ async def two_instances(stack: AsyncExitStack, settings):
     for _ in range(2):
         app, base = await stack.enter_async_context(served(settings))
         client = await stack.enter_async_context(httpx.AsyncClient(base_url=base, timeout=10))
-        assert await app.app.state.cache.subscriber.wait_live(10)
+        assert await app.app.state.runtime.cache.subscriber.wait_live(10)
         instances.append((app, client))
     return instances
 
@@ -109,7 +109,7 @@ async def test_writes_on_one_instance_are_read_at_once_on_both(stack_settings):
                     break
             assert again.headers.get("x-cache") == "l1"
         # An instance whose L1 lost them answers a signed-in read from Redis, before the route.
-        app_b.app.state.cache.local.clear()
+        app_b.app.state.runtime.cache.local.clear()
         from_redis = await b.get("/api/auth/me", headers=bearer(reader_token))
         assert from_redis.headers.get("x-cache") == "redis"
         assert from_redis.content == again.content
@@ -118,7 +118,7 @@ async def test_writes_on_one_instance_are_read_at_once_on_both(stack_settings):
         logged_out = time.perf_counter()
         assert out.status_code == 204
         assert (await a.get("/api/auth/me", headers=bearer(reader_token))).status_code == 401
-        await wait_until(lambda: app_b.app.state.cache.peek_local(key) is None, timeout=5,
+        await wait_until(lambda: app_b.app.state.runtime.cache.peek_local(key) is None, timeout=5,
                          step=0.0005)
         delay_ms = (time.perf_counter() - logged_out) * 1000
         for headers in (bearer(reader_token), cookie(reader_token)):

@@ -35,10 +35,10 @@ async def test_update_on_instance_a_is_read_on_instance_b(stack_settings):
         client_b = await stack.enter_async_context(httpx.AsyncClient(base_url=base_b,
                                                                      timeout=10))
         for app in (app_a, app_b):
-            assert await app.state.cache.subscriber.wait_live(10)
+            assert await app.state.runtime.cache.subscriber.wait_live(10)
             # the app's cache reports its Redis errors to the shared Redis breaker
-            assert app.state.cache.redis.breaker is app.state.breakers["redis"]
-            assert await app.state.kafka.wait_connected(60)
+            assert app.state.runtime.cache.redis.breaker is app.state.runtime.breakers["redis"]
+            assert await app.state.runtime.kafka.wait_connected(60)
             # each instance's broadcast cache group is assigned before the write
             await wait_until(lambda app=app: _cache_consumer_running(app), timeout=60)
 
@@ -89,6 +89,6 @@ async def test_update_on_instance_a_is_read_on_instance_b(stack_settings):
 
 
 def _cache_consumer_running(app: FastAPI) -> bool:
-    groups = app.state.health_components["consumers"]()["groups"]
+    groups = app.state.runtime.health_components["consumers"]()["groups"]
     return any(name == "cache" and info["state"] == "running"
                for name, info in groups.items())

@@ -46,7 +46,7 @@ async def test_signup_login_me_logout_on_postgresql(settings):
         assert (await client.post("/api/auth/logout", headers=bearer(second))).status_code == 204
         assert (await client.get("/api/auth/me", headers=bearer(second))).status_code == 401
         assert (await client.get("/api/auth/me", headers=bearer(token))).status_code == 200
-        async with app.state.sessionmaker() as session:
+        async with app.state.runtime.sessionmaker() as session:
             stored = (await session.execute(text(
                 "SELECT token_hash FROM sessions WHERE user_id = :id"), {"id": user["id"]})).all()
         assert [row.token_hash for row in stored] == [token_hash(token)]
@@ -131,7 +131,7 @@ async def test_users_profile_views_and_patch_on_postgresql(settings):
         patched = await client.patch("/api/users/me", headers=bearer(owner_token),
                                      json={"display_name": "Owner", "bio": "hi"})
         assert patched.status_code == 200
-        await app.state.profile_views.flush()  # the batch the flush interval would write
+        await app.state.runtime.profile_views.flush()  # the batch the flush interval would write
         await deliver_events(app)
         mine = await client.get(f"/api/users/{owner['id']}", headers=bearer(owner_token))
         listed = await client.get("/api/users", params={"size": 100},
@@ -153,7 +153,7 @@ async def test_deletion_saga_on_postgresql_completes_and_frees_the_email(setting
         again = await client.delete("/api/users/me", headers=bearer(token))
         assert again.status_code == 401
         await deliver_events(app)
-        async with app.state.sessionmaker() as session:
+        async with app.state.runtime.sessionmaker() as session:
             row = await session.get(User, user["id"])
             saga = await session.scalar(select(UserDeletion).where(
                 UserDeletion.user_id == user["id"]))
@@ -169,16 +169,17 @@ async def test_deletion_saga_on_postgresql_compensates_when_a_step_keeps_failing
     async with app_on_stack(settings, unique_ip()) as (app, client):
         user, token = await signup(client, name)
 
-        @deletion.purge_step("always_fails")
         async def always_fails(session, user_id):
             await session.execute(text("SELECT * FROM no_such_table"))  # a real database error
+
+        deletion.purge_steps["always_fails"] = always_fails  # run last, after the domains' steps
 
         try:
             await client.delete("/api/users/me", headers=bearer(token))
             await deliver_events(app)
         finally:
             deletion.purge_steps.pop("always_fails")
-        async with app.state.sessionmaker() as session:
+        async with app.state.runtime.sessionmaker() as session:
             row = await session.get(User, user["id"])
             saga = await session.scalar(select(UserDeletion).where(
                 UserDeletion.user_id == user["id"]))
@@ -197,7 +198,7 @@ async def test_admin_audit_on_postgresql_and_the_trail_is_append_only(settings):
         assert (await client.get("/api/admin/audit")).status_code == 401
         forbidden = await client.get("/api/admin/audit", headers=bearer(user_token))
         assert forbidden.status_code == 403
-        async with app.state.sessionmaker() as session:
+        async with app.state.runtime.sessionmaker() as session:
             await users_service.create_admin(session, email=f"{admin_name}@example.com",
                                              username=None, password=None)
             await session.commit()
@@ -210,7 +211,7 @@ async def test_admin_audit_on_postgresql_and_the_trail_is_append_only(settings):
                                  params={"user_id": user["id"], "action": "login_failed"})
         assert trail.status_code == 200
         assert [e["correlation_id"] for e in trail.json()] == [f"corr-{user_name}"]
-        async with app.state.sessionmaker() as session:
+        async with app.state.runtime.sessionmaker() as session:
             with pytest.raises(DBAPIError, match="append-only"):
                 await session.execute(text("UPDATE audit_log SET action = 'x'"))
             await session.rollback()

@@ -61,7 +61,7 @@ def test_publish_consume_topics_ensure_and_lag_through_sasl_ssl(secured):
     async def flow():
         async with app_on_stack(settings) as (app, client):
             async def topics_ready():
-                return app.state.events.relay.sink.topics_ready
+                return app.state.runtime.events.relay.sink.topics_ready
             await wait_for(topics_ready, 60)
             alice, token_a, bob, _ = await connected_pair(client, unique("sa"), unique("sb"))
 
@@ -101,11 +101,11 @@ def test_a_refused_connection_names_its_cause_once_and_loses_no_write(
         async with app_on_stack(settings) as (app, client):
             user, _ = await signup(client, unique("nk"))  # the write is not refused
             async def named():
-                return expected in (app.state.kafka.last_error or "")
+                return expected in (app.state.runtime.kafka.last_error or "")
             await wait_for(named, 30)
             await asyncio.sleep(3)  # several retries: still one line
             health = await client.get("/api/health/kafka")
-            async with app.state.sessionmaker() as session:
+            async with app.state.runtime.sessionmaker() as session:
                 held = (await session.scalars(select(OutboxEvent).where(
                     OutboxEvent.sent_at.is_(None), OutboxEvent.dead_at.is_(None))
                     .order_by(OutboxEvent.seq.desc()).limit(20))).all()
@@ -127,7 +127,7 @@ def test_a_topic_outside_the_acl_is_named_once_its_rows_wait_and_the_others_flow
 
     async def flow():
         async with app_on_stack(settings) as (app, client):
-            async with app.state.sessionmaker() as session:
+            async with app.state.runtime.sessionmaker() as session:
                 before = await session.scalar(select(func.coalesce(func.max(OutboxEvent.seq), 0)))
             alice, token_a = await signup(client, unique("la"))
             bob, token_b = await signup(client, unique("lb"))
@@ -138,7 +138,7 @@ def test_a_topic_outside_the_acl_is_named_once_its_rows_wait_and_the_others_flow
             carol, _ = await signup(client, unique("lc"))  # after the refusals: still flows
             await asyncio.sleep(4)
             health = await client.get("/api/health/kafka")
-            async with app.state.sessionmaker() as session:
+            async with app.state.runtime.sessionmaker() as session:
                 rows = (await session.scalars(select(OutboxEvent).where(or_(
                     OutboxEvent.key.in_([str(user["id"]) for user in (alice, bob, carol)]),
                     (OutboxEvent.topic == DENIED_TOPIC) & (OutboxEvent.seq > before))))).all()

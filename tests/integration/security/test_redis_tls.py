@@ -118,7 +118,7 @@ async def test_after_a_failover_the_gateway_follows_the_new_master_over_tls(
             deadline = time.monotonic() + 30
             while True:
                 try:
-                    await app.state.redis.master.set(probe, b"x", ex=60)
+                    await app.state.runtime.redis.master.set(probe, b"x", ex=60)
                     break
                 except Exception:
                     assert time.monotonic() < deadline, "no write reached the new master"

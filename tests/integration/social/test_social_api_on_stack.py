@@ -34,10 +34,10 @@ async def test_connect_message_read_and_notify_on_postgresql_and_redis(settings)
         assert key == recent_key(alice["id"], bob["id"])
         assert key == f"snaproom:v1:conversation:{min(alice['id'], bob['id'])}:" \
                       f"{max(alice['id'], bob['id'])}:recent"
-        members = await app.state.redis.master.zrange(key, 0, -1, withscores=True)
+        members = await app.state.runtime.redis.master.zrange(key, 0, -1, withscores=True)
         assert [int(score) for _, score in members[:-1]] == sent
         assert not any(b"hello" in member for member, _ in members)  # sealed (AES-GCM)
-        assert 0 < await app.state.redis.master.ttl(key) <= settings.realtime.recent_messages_ttl
+        assert 0 < await app.state.runtime.redis.master.ttl(key) <= settings.realtime.recent_messages_ttl
         again = (await client.get(f"/api/messages/{bob['id']}", headers=bearer(token_a))).json()
         assert again == page
         # Bob was offline: each message also became a notification for him.
@@ -125,7 +125,7 @@ async def test_concurrent_sends_land_in_the_recent_set_in_id_order(settings):
                                      send(i, token_b, alice["id"]) for i in range(60)))
         cached = (await client.get(f"/api/messages/{bob['id']}",
                                    headers=bearer(token_a))).json()["items"]
-        async with app.state.sessionmaker() as session:
+        async with app.state.runtime.sessionmaker() as session:
             from snaproom_gateway.messages import service
             rows = await service.conversation(session, alice["id"], bob["id"], limit=50)
     assert [m["id"] for m in cached] == [r.id for r in rows] == sorted(ids)[-50:]
@@ -154,7 +154,7 @@ async def test_deleting_a_user_purges_social_data_on_postgresql(settings):
         await deliver_events(app)
         assert (await client.delete("/api/users/me", headers=bearer(token_a))).status_code == 202
         await deliver_events(app)
-        async with app.state.sessionmaker() as session:
+        async with app.state.runtime.sessionmaker() as session:
             counts = [await session.scalar(text(sql), {"id": alice["id"]}) for sql in (
                 "SELECT count(*) FROM connections WHERE requester_id = :id OR addressee_id = :id",
                 "SELECT count(*) FROM messages WHERE sender_id = :id OR receiver_id = :id",

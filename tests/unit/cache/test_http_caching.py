@@ -102,7 +102,7 @@ async def test_if_none_match_gives_304_without_loading(embedded_settings):
         assert app.state.loads == 1
 
         # the route itself gives 304 too (entry not in the cache any more -> route path)
-        await app.state.cache.invalidate_tags(["user:4"])
+        await app.state.runtime.cache.invalidate_tags(["user:4"])
         again = await client.get("/api/users/4", headers={"If-None-Match": etag})
         assert again.status_code == 304
         assert app.state.route_calls == 2
@@ -113,7 +113,7 @@ async def test_invalidation_makes_the_next_read_go_to_the_route(embedded_setting
         await client.get("/api/users/5")
         await client.get("/api/users/5")
         assert app.state.loads == 1
-        await app.state.cache.invalidate_tags(["user:5"])
+        await app.state.runtime.cache.invalidate_tags(["user:5"])
         third = await client.get("/api/users/5")
         assert "x-cache" not in third.headers
         assert app.state.loads == 2
@@ -162,7 +162,7 @@ async def test_admin_stats_and_invalidate(embedded_settings):
         assert response.status_code == 200
         assert response.json()["tags"] == ["users"]
         assert response.json()["invalidated"] >= 2
-        assert await app.state.cache.get_user(8) is None
+        assert await app.state.runtime.cache.get_user(8) is None
 
 
 @pytest.mark.parametrize("body", [{}, {"tags": []}, {"tags": ["bad tag"]}, {"tags": "users"},

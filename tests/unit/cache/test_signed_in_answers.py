@@ -122,7 +122,7 @@ async def test_an_expired_session_in_the_l1_is_not_accepted(embedded_settings):
         _, token = await signup(client, "brief")
         assert (await client.get("/api/auth/me", headers=bearer(token))).status_code == 200
         assert (await client.get("/api/auth/me", headers=bearer(token))).headers["x-cache"] == "l1"
-        state = app.app.state
+        state = app.app.state.runtime
         info = sessions.cached_viewer(state, token)
         assert info is not None and info.token_hash == token_hash(token)
         # The cached entry (kept a minute) says the session ends in a moment.

@@ -7,11 +7,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, Depends, HTTPException
 
 from snaproom_gateway.api.auth import require_admin
+from snaproom_gateway.api.deps import EventsDep, KafkaDep
 from snaproom_gateway.api.error_responses import error_responses
 from snaproom_gateway.events import offsets
+from snaproom_gateway.events.runtime import EventsRuntime
+from snaproom_gateway.infra.kafka import KafkaConnection
 
 ADMIN_TIMEOUT = 10.0
 
@@ -21,20 +24,18 @@ router = APIRouter(prefix="/api/admin/kafka", tags=["admin"],
                    responses=error_responses(401, 403))
 
 
-def _kafka_or_503(request: Request):
-    state = request.app.state
-    events = getattr(state, "events", None)
-    if state.kafka is None or events is None:
+def _kafka_or_503(kafka: KafkaConnection | None, events: EventsRuntime):
+    if kafka is None:
         return None, None
-    if state.kafka.admin is None:
+    if kafka.admin is None:
         raise HTTPException(status_code=503, detail="kafka is not connected: "
-                            f"{state.kafka.last_error or 'connecting'}")
-    return state.kafka.admin, events.reader
+                            f"{kafka.last_error or 'connecting'}")
+    return kafka.admin, events.reader
 
 
 @router.get("/cluster", summary="Brokers, controller, topics and consumer groups with lag")
-async def cluster(request: Request) -> dict[str, Any]:
-    admin, reader = _kafka_or_503(request)
+async def cluster(kafka: KafkaDep, events: EventsDep) -> dict[str, Any]:
+    admin, reader = _kafka_or_503(kafka, events)
     if admin is None:
         return {"mode": "in-process", "brokers": [], "controller": None, "topics": [],
                 "consumer_groups": [], "total_lag": 0}
@@ -45,10 +46,9 @@ async def cluster(request: Request) -> dict[str, Any]:
 
 
 @router.get("/consumers", summary="Every consumer group: committed, end offset and lag")
-async def consumers(request: Request) -> dict[str, Any]:
-    admin, reader = _kafka_or_503(request)
-    running = request.app.state.events.consumers_health() \
-        if getattr(request.app.state, "events", None) else {}
+async def consumers(kafka: KafkaDep, events: EventsDep) -> dict[str, Any]:
+    admin, reader = _kafka_or_503(kafka, events)
+    running = events.consumers_health()
     if admin is None:
         return {"mode": "in-process", "groups": [], "running": running}
     try:

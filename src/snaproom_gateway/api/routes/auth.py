@@ -24,7 +24,7 @@ def _client(request: Request) -> service.Client:
 
 
 def _set_cookie(request: Request, response: Response, token: str) -> None:
-    settings = request.app.state.settings
+    settings = request.app.state.runtime.settings
     response.set_cookie(SESSION_COOKIE, token, max_age=settings.auth.session_ttl, path="/",
                         httponly=True, secure=settings.cookie_secure,
                         samesite=settings.auth.session_cookie_samesite)
@@ -42,7 +42,7 @@ def _answer(request: Request, response: Response, signed_in: service.SignedIn) -
              dependencies=[Depends(rate_limit("signup"))])
 async def signup(data: SignupIn, request: Request, response: Response,
                  session: SessionDep) -> AuthOut:
-    signed_in = await service.signup(request.app.state, session, data, _client(request))
+    signed_in = await service.signup(request.app.state.runtime, session, data, _client(request))
     return _answer(request, response, signed_in)
 
 
@@ -51,7 +51,7 @@ async def signup(data: SignupIn, request: Request, response: Response,
              dependencies=[Depends(rate_limit("login"))])
 async def login(data: LoginIn, request: Request, response: Response,
                 session: SessionDep) -> AuthOut:
-    signed_in = await service.login(request.app.state, session, data.email, data.password,
+    signed_in = await service.login(request.app.state.runtime, session, data.email, data.password,
                                     _client(request))
     return _answer(request, response, signed_in)
 
@@ -59,9 +59,9 @@ async def login(data: LoginIn, request: Request, response: Response,
 @router.post("/logout", status_code=status.HTTP_204_NO_CONTENT,
              summary="End this session on every instance", responses=error_responses(401))
 async def logout(user: CurrentUser, request: Request, session: SessionDep) -> Response:
-    await service.logout(request.app.state, session, user, _client(request))
+    await service.logout(request.app.state.runtime, session, user, _client(request))
     answer = Response(status_code=status.HTTP_204_NO_CONTENT)
-    settings = request.app.state.settings
+    settings = request.app.state.runtime.settings
     answer.delete_cookie(SESSION_COOKIE, path="/", httponly=True, secure=settings.cookie_secure,
                          samesite=settings.auth.session_cookie_samesite)
     return answer
@@ -70,7 +70,7 @@ async def logout(user: CurrentUser, request: Request, session: SessionDep) -> Re
 @router.get("/me", response_model=UserPrivate, summary="The signed-in user",
             responses=error_responses(401))
 async def me(user: CurrentUser, request: Request, session: SessionDep) -> Response:
-    public = await users_service.load_public_bytes(request.app.state, session, user.id)
+    public = await users_service.load_public_bytes(request.app.state.runtime, session, user.id)
     if public is None:  # deleted between the session check and now
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "Not authenticated",
                             headers={"WWW-Authenticate": "Bearer"})

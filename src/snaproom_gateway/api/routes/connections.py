@@ -29,7 +29,7 @@ LIST_CACHE_TTL = 60  # peers' names may change; connection events drop the entry
 
 async def _forget_lists(request: Request, *user_ids: int) -> None:
     # The writer reads its own write at once; other instances hear the event.
-    await domain_cache.invalidate_tags(request.app.state,
+    await domain_cache.invalidate_tags(request.app.state.runtime,
                                        [service.cache_tag(uid) for uid in user_ids])
 
 
@@ -86,7 +86,7 @@ async def list_connections(user: CurrentUser, request: Request, session: Session
         return _page(await service.list_with_peers(session, user.id, status=service.ACCEPTED),
                      user.id)
 
-    return await cached_json(request.app.state, "/api/connections", {"user": user.id},
+    return await cached_json(request.app.state.runtime, "/api/connections", {"user": user.id},
                              ttl=LIST_CACHE_TTL, tags=[service.cache_tag(user.id)], build=build)
 
 
@@ -102,6 +102,6 @@ async def list_requests(user: CurrentUser, request: Request, session: SessionDep
             outgoing_only=direction == "outgoing")
         return _page(pairs, user.id)
 
-    return await cached_json(request.app.state, "/api/connections/requests",
+    return await cached_json(request.app.state.runtime, "/api/connections/requests",
                              {"user": user.id, "direction": direction}, ttl=LIST_CACHE_TTL,
                              tags=[service.cache_tag(user.id)], build=build)

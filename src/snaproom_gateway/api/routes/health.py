@@ -7,9 +7,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
+from snaproom_gateway.api.deps import (
+    EngineDep,
+    EventsDep,
+    KafkaDep,
+    RedisDep,
+    RuntimeDep,
+    SchemaGuardDep,
+    SettingsDep,
+)
 from snaproom_gateway.health import checks
 from snaproom_gateway.health.checks import UNHEALTHY
 
@@ -34,11 +43,9 @@ async def live() -> dict[str, Any]:
 
 @router.get("/ready", summary="Readiness: 503 while the database is unreachable or not migrated",
             responses=_UNHEALTHY_RESPONSE)
-async def ready(request: Request) -> JSONResponse:
-    state = request.app.state
-    database = await checks.check_database(state.engine, state.settings)
-    guard = getattr(state, "schema_guard", None)
-    if guard is not None and database["status"] != UNHEALTHY:
+async def ready(engine: EngineDep, settings: SettingsDep, guard: SchemaGuardDep) -> JSONResponse:
+    database = await checks.check_database(engine, settings)
+    if database["status"] != UNHEALTHY:
         behind = await guard.check()  # an orchestrator polls this: after `migrate`, ready
         database["schema"] = "behind" if behind else "current"
         if behind:
@@ -52,23 +59,22 @@ async def ready(request: Request) -> JSONResponse:
 
 @router.get("/detailed", summary="Every dependency and process metrics",
             responses=_UNHEALTHY_RESPONSE)
-async def detailed(request: Request) -> JSONResponse:
-    dependencies = await checks.check_all(request.app.state)
+async def detailed(runtime: RuntimeDep) -> JSONResponse:
+    dependencies = await checks.check_all(runtime)
     body = checks.header(checks.overall(dependencies))
     body["dependencies"] = dependencies
-    body["metrics"] = checks.metrics(request.app.state.started_at)
+    body["metrics"] = checks.metrics(runtime.started_at)
     return _answer(body)
 
 
 @router.get("/full", summary="Complete system health: dependencies, metrics, components",
             responses=_UNHEALTHY_RESPONSE)
-async def full(request: Request) -> JSONResponse:
-    state = request.app.state
-    dependencies = await checks.check_all(state)
+async def full(runtime: RuntimeDep) -> JSONResponse:
+    dependencies = await checks.check_all(runtime)
     body = checks.header(checks.overall(dependencies))
     body["dependencies"] = dependencies
-    body["metrics"] = checks.metrics(state.started_at)
-    body["components"] = {name: probe() for name, probe in state.health_components.items()}
+    body["metrics"] = checks.metrics(runtime.started_at)
+    body["components"] = {name: probe() for name, probe in runtime.health_components.items()}
     return _answer(body)
 
 
@@ -79,32 +85,27 @@ def _single(name: str, body: dict[str, Any]) -> JSONResponse:
 
 
 @router.get("/database", summary="PostgreSQL/SQLite round trip", responses=_UNHEALTHY_RESPONSE)
-async def database(request: Request) -> JSONResponse:
-    state = request.app.state
-    return _single("database", await checks.check_database(state.engine, state.settings))
+async def database(engine: EngineDep, settings: SettingsDep) -> JSONResponse:
+    return _single("database", await checks.check_database(engine, settings))
 
 
 @router.get("/redis", summary="Redis master, replica and Sentinel status",
             responses=_UNHEALTHY_RESPONSE)
-async def redis(request: Request) -> JSONResponse:
-    state = request.app.state
-    return _single("redis", await checks.check_redis(state.redis, state.settings))
+async def redis(clients: RedisDep, settings: SettingsDep) -> JSONResponse:
+    return _single("redis", await checks.check_redis(clients, settings))
 
 
 @router.get("/kafka", summary="Kafka brokers and controller", responses=_UNHEALTHY_RESPONSE)
-async def kafka(request: Request) -> JSONResponse:
-    state = request.app.state
-    body = await checks.check_kafka(state.kafka, state.settings)
-    events = getattr(state, "events", None)
-    if events is not None:
-        # The lag the running consumers see (their fetch high-water marks): no extra round trip.
-        consumers = events.consumers_health()
-        body["total_lag"] = consumers["total_lag"]
-        body["consumer_groups"] = {name: {"state": g["state"], "lag": g["lag"]}
-                                   for name, g in consumers["groups"].items()}
-        outbox = events.outbox_health()
-        body["outbox_pending"] = outbox["pending"]
-        if outbox["last_error"] and body["status"] == checks.HEALTHY:
-            # Connected, but the brokers refuse what the relay sends (an ACL, say): say why.
-            body["status"], body["error"] = checks.DEGRADED, outbox["last_error"]
+async def kafka(connection: KafkaDep, settings: SettingsDep, events: EventsDep) -> JSONResponse:
+    body = await checks.check_kafka(connection, settings)
+    # The lag the running consumers see (their fetch high-water marks): no extra round trip.
+    consumers = events.consumers_health()
+    body["total_lag"] = consumers["total_lag"]
+    body["consumer_groups"] = {name: {"state": g["state"], "lag": g["lag"]}
+                               for name, g in consumers["groups"].items()}
+    outbox = events.outbox_health()
+    body["outbox_pending"] = outbox["pending"]
+    if outbox["last_error"] and body["status"] == checks.HEALTHY:
+        # Connected, but the brokers refuse what the relay sends (an ACL, say): say why.
+        body["status"], body["error"] = checks.DEGRADED, outbox["last_error"]
     return _single("kafka", body)

@@ -25,7 +25,8 @@ router = APIRouter(prefix="/api/messages", tags=["messages"])
              responses=error_responses(400, 401, 403, 404, 429), dependencies=[writes_limited])
 async def send_message(body: MessageCreate, user: CurrentUser, request: Request,
                        session: SessionDep) -> MessageOut:
-    message = await flows.send(request.app.state, session, user.id, body.to_user_id, body.text)
+    message = await flows.send(request.app.state.runtime, session, user.id, body.to_user_id,
+                               body.text)
     return MessageOut.model_validate(message)
 
 
@@ -43,7 +44,7 @@ async def read_conversation(
 ) -> Response:
     if user_id == user.id:
         raise HTTPException(status.HTTP_400_BAD_REQUEST, "A conversation needs another user")
-    state = request.app.state
+    state = request.app.state.runtime
     if await users_service.load_public_bytes(state, session, user_id) is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "User not found")
     if before is None and limit == NEWEST_PAGE_LIMIT:

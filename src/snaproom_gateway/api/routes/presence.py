@@ -42,7 +42,7 @@ def _unavailable(exc: Exception) -> HTTPException:
              summary="Mark yourself online for PRESENCE_TTL seconds (300 by default)",
              responses=error_responses(401, 503))
 async def heartbeat(user: CurrentUser, request: Request, session: SessionDep) -> HeartbeatOut:
-    state = request.app.state
+    state = request.app.state.runtime
     try:
         presence, came_online = await service.heartbeat(state, user.id)
     except service.PresenceUnavailable as exc:
@@ -61,7 +61,7 @@ async def get_presence(
 ) -> PresenceMap:
     ids = parse_user_ids(user_ids)
     try:
-        found = await service.states(request.app.state, ids)
+        found = await service.states(request.app.state.runtime, ids)
     except service.PresenceUnavailable as exc:
         raise _unavailable(exc) from None
     return PresenceMap({str(uid): service.as_json(p) for uid, p in found.items()})

@@ -118,9 +118,9 @@ def _error(status: int, detail: str, ref: str | None = None) -> dict[str, Any]:
 
 
 async def _rate_limited(state: Any, user_id: int) -> dict[str, Any] | None:
-    limiter = getattr(state, "rate_limiter", None)
+    limiter = state.rate_limiter
     settings = state.settings
-    if limiter is None or not settings.rate_limits.enabled:
+    if not settings.rate_limits.enabled:
         return None
     decision = await limiter.hit(settings.rate_limits.writes, "writes", f"user:{user_id}")
     if decision is None or decision.allowed:
@@ -165,7 +165,7 @@ async def _answer(state: Any, user_id: int, token: str, raw: str) -> dict[str, A
 
 @router.websocket("/ws", name="realtime")
 async def realtime_socket(socket: WebSocket) -> None:
-    state = socket.app.state
+    state = socket.app.state.runtime
     token = _token(socket)
     user_id = await _signed_in_user(state, token)
     if user_id is None or token is None:

@@ -17,8 +17,8 @@ from snaproom_gateway.cache.http import cached_response, private_response
 from snaproom_gateway.core.constants import MAX_ID, SESSION_COOKIE
 from snaproom_gateway.users import deletion
 from snaproom_gateway.users import service as users_service
+from snaproom_gateway.users.cache_tags import USERS_LIST_TAG
 from snaproom_gateway.users.cached_answers import private_profile_body
-from snaproom_gateway.users.handlers import USERS_LIST_TAG
 from snaproom_gateway.users.schemas import (
     DEFAULT_PAGE,
     DEFAULT_PAGE_SIZE,
@@ -41,7 +41,7 @@ async def list_users(
     page: Annotated[int, Query(ge=1, le=100_000)] = DEFAULT_PAGE,
     size: Annotated[int, Query(ge=1, le=100)] = DEFAULT_PAGE_SIZE,
 ) -> Response:
-    state, params = request.app.state, {"page": page, "size": size}
+    state, params = request.app.state.runtime, {"page": page, "size": size}
     cached = await domain_cache.get_api_response(state, "/api/users", params)
     if cached is not None:
         body = cached if isinstance(cached, bytes) else orjson.dumps(cached)
@@ -68,7 +68,7 @@ async def get_user(
     request: Request,
     session: SessionDep,
 ) -> UserPrivate | UserPublic:
-    state = request.app.state
+    state = request.app.state.runtime
     body = await users_service.load_public_bytes(state, session, user_id)
     if body is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "User not found")
@@ -107,7 +107,7 @@ async def delete_me(user: CurrentUser, request: Request, session: SessionDep,
     if row is None:
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "Not authenticated",
                             headers={"WWW-Authenticate": "Bearer"})
-    await deletion.start(request.app.state, session, row)
+    await deletion.start(request.app.state.runtime, session, row)
     response.delete_cookie(SESSION_COOKIE, path="/")
     return DeletionAccepted(status="deleting",
                             detail="Sessions are revoked; the account's data is being removed")
