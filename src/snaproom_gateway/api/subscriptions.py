@@ -28,6 +28,8 @@ from snaproom_gateway.users.cache_tags import user_cache_tags
 
 def include_domains(settings: Settings) -> Subscribers:
     """Include every domain's purge steps and cache tag rules; return the app's subscribers."""
+    # Users depends on no other domain: auth hands the saga how sessions end.
+    deletion.revoke_sessions_with(auth_handlers.session_revocation)
     # The saga runs its steps in this order, inside one savepoint.
     deletion.include_purge_steps(
         auth_handlers.purge_steps,

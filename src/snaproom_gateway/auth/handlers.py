@@ -12,3 +12,4 @@ async def purge_sessions(session: AsyncSession, user_id: int) -> None:
 
 
 purge_steps = {"sessions": purge_sessions}
+session_revocation = sessions.REVOCATION

@@ -164,11 +164,6 @@ def cached_viewer(state: Any, token: str) -> SessionInfo | None:
     return info
 
 
-# The deletion saga (users) ends sessions through these; the purge step revokes any session
-# made while the deletion was under way.
-deletion.revoke_sessions_with(deletion.SessionRevocation(revoke_all, forget_all, user_sessions_tag))
+# How the deletion saga (users) ends a user's sessions; the app wires it (api/subscriptions.py).
+REVOCATION = deletion.SessionRevocation(revoke_all, forget_all, user_sessions_tag)
 
-
-@deletion.purge_step("sessions")
-async def _purge_sessions(session: AsyncSession, user_id: int) -> None:
-    await revoke_all(session, user_id)

@@ -69,8 +69,8 @@ def revoke_sessions_with(revocation: SessionRevocation) -> None:
 
 def session_revocation() -> SessionRevocation:
     if _revocation is None:
-        raise RuntimeError("no session revocation registered: "
-                           "import snaproom_gateway.auth.sessions")
+        raise RuntimeError("no session revocation wired: "
+                           "api.subscriptions.include_domains does it")
     return _revocation
 
 
