@@ -30,7 +30,7 @@ from schemathesis.generation import GenerationMode
 
 from snaproom_gateway.app import create_app
 from snaproom_gateway.settings import Settings
-from tests.users_api import PASSWORD
+from tests.support.users_api import PASSWORD
 
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
           response_schema_conformance]

@@ -43,7 +43,7 @@ async def fast_503(requests: int = 2000) -> list[float]:
                             breaker_reset_timeout=600)
         app = create_app(settings)
 
-        from tests.faults.probe_app import router
+        from tests.support.probe_app import router
 
         app.include_router(router)
         async with app.router.lifespan_context(app):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import uuid
 from collections.abc import AsyncIterator
@@ -13,7 +14,7 @@ import pytest
 
 from snaproom_gateway.infra import database, migrations
 from snaproom_gateway.settings import Settings
-from tests.apps import running_app
+from tests.support.apps import running_app
 
 
 @pytest.fixture(scope="session")
@@ -25,7 +26,7 @@ def domain_stack_env() -> dict[str, str]:
     The harness's `stack` fixture would start them (and their ports collide between some
     SNAPROOM_STACK_PORT_OFFSET values: offset 300's controllers sit on offset 400's brokers).
     """
-    from tests.servers import Stack, _state_lock
+    from tests.support.servers import Stack, _state_lock
 
     st = Stack(verbose=False)
     with _state_lock(st):
@@ -54,6 +55,18 @@ async def migrate(settings: Settings) -> None:
         await migrations.upgrade(engine)
     finally:
         await engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def settings(domain_stack_env: dict[str, str]) -> Settings:
+    """The social tests' settings: the harness's PostgreSQL (migrated) and Redis, no Kafka.
+
+    In-process bus: the tests deliver the outbox themselves. Reached through the conftests of the
+    folders whose tests ask for `settings` (integration/api, messages, realtime).
+    """
+    configured = stack_settings(domain_stack_env, kafka_brokers=[])
+    asyncio.run(migrate(configured))
+    return configured
 
 
 def unique(prefix: str) -> str:

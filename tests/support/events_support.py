@@ -19,7 +19,7 @@ from sqlalchemy import text
 from snaproom_gateway.infra import database, migrations
 from snaproom_gateway.settings import Settings
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 EFFECTS_DDL = ("CREATE TABLE IF NOT EXISTS it_effects (id BIGSERIAL PRIMARY KEY, "
                "grp TEXT NOT NULL, event_id TEXT NOT NULL, user_id BIGINT, n INTEGER)")
 

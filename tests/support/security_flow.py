@@ -27,7 +27,7 @@ from snaproom_gateway.app import create_app
 from snaproom_gateway.events.models import OutboxEvent
 from snaproom_gateway.settings import Settings
 from snaproom_gateway.users.models import User
-from tests.events_support import wait_for
+from tests.support.events_support import wait_for
 
 # The gateway's principal on the brokers' SASL_SSL listener (Stack.secure_kafka).
 KAFKA_GATEWAY = ("snaproom-gateway", "gateway_kafka_secret")

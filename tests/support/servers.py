@@ -1,6 +1,6 @@
 """Pytest plugin: the real-service stack (deploy/local/stack.py) as session fixtures.
 
-Register it with ``pytest_plugins = ["tests.servers"]`` in a conftest. It provides:
+Register it with ``pytest_plugins = ["tests.support.servers"]`` in a conftest. It provides:
 
 * ``stack``: a session-scoped :class:`Stack`. If the stack in ``$SNAPROOM_STACK_DIR`` (default
   ``<repo>/.stack``, ports shifted by ``$SNAPROOM_STACK_PORT_OFFSET``) is already up and answering,
@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pytest
 
-_STACK_PY = Path(__file__).resolve().parents[1] / "deploy" / "local" / "stack.py"
+_STACK_PY = Path(__file__).resolve().parents[2] / "deploy" / "local" / "stack.py"
 
 
 def _load_stack_module():

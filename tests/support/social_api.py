@@ -15,7 +15,7 @@ import websockets
 
 from snaproom_gateway.app import create_app
 from snaproom_gateway.settings import Settings
-from tests.users_api import bearer, signup
+from tests.support.users_api import bearer, signup
 
 
 async def connected_pair(client: httpx.AsyncClient, first: str, second: str

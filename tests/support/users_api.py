@@ -25,7 +25,7 @@ def bearer(token: str) -> dict[str, str]:
 async def make_admin(app: Any, email: str) -> None:
     """Promote an existing user (as `users create-admin` does) and let its events run."""
     from snaproom_gateway.users import service as users_service
-    from tests.domain_events import deliver_events
+    from tests.support.domain_events import deliver_events
 
     async with app.state.sessionmaker() as session:
         await users_service.create_admin(session, email=email, username=None, password=None)

@@ -8,16 +8,16 @@ import asyncio
 import httpx
 import pytest
 
-from tests.domain_stack import migrate, stack_settings, unique
-from tests.events_support import wait_for
-from tests.social_api import connected_pair, gateway_server
-from tests.users_api import bearer, signup
+from tests.support.domain_stack import migrate, stack_settings, unique
+from tests.support.events_support import wait_for
+from tests.support.social_api import connected_pair, gateway_server
+from tests.support.users_api import bearer, signup
 
 pytestmark = [pytest.mark.integration, pytest.mark.faults]
 
 
 async def test_messages_and_requests_succeed_while_kafka_is_down_and_notify_after(stack_env):
-    from tests.servers import Stack
+    from tests.support.servers import Stack
 
     settings = stack_settings(stack_env, outbox_backoff_max=2.0, events_retry_backoff=0.05)
     await migrate(settings)

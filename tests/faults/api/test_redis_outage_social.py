@@ -8,15 +8,15 @@ import asyncio
 import httpx
 import pytest
 
-from tests.domain_stack import migrate, stack_settings, unique
-from tests.social_api import connected_pair, gateway_server, next_frame, ws_connect
-from tests.users_api import bearer, signup
+from tests.support.domain_stack import migrate, stack_settings, unique
+from tests.support.social_api import connected_pair, gateway_server, next_frame, ws_connect
+from tests.support.users_api import bearer, signup
 
 pytestmark = [pytest.mark.integration, pytest.mark.faults]
 
 
 async def test_writes_survive_a_redis_outage_and_realtime_recovers(domain_stack_env):
-    from tests.servers import Stack
+    from tests.support.servers import Stack
 
     settings = stack_settings(domain_stack_env, kafka_brokers=[], rate_limit_timeout=0.25,
                               realtime_redis_timeout=0.5)

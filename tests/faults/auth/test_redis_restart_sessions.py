@@ -6,14 +6,14 @@ import asyncio
 
 import pytest
 
-from tests.domain_stack import app_on_stack, migrate, stack_settings, unique, unique_ip
-from tests.users_api import PASSWORD, bearer, signup
+from tests.support.domain_stack import app_on_stack, migrate, stack_settings, unique, unique_ip
+from tests.support.users_api import PASSWORD, bearer, signup
 
 pytestmark = [pytest.mark.integration, pytest.mark.faults]
 
 
 async def test_a_redis_restart_logs_nobody_out_and_the_limiter_fails_open(domain_stack_env):
-    from tests.servers import Stack
+    from tests.support.servers import Stack
 
     settings = stack_settings(domain_stack_env, kafka_brokers=[], rate_limit_login="100/minute",
                               rate_limit_timeout=0.25)

@@ -14,8 +14,8 @@ from sqlalchemy import func, select
 
 from snaproom_gateway.events.models import OutboxEvent
 from snaproom_gateway.events.publisher import publish
-from tests.apps import running_app
-from tests.events_support import (
+from tests.support.apps import running_app
+from tests.support.events_support import (
     REPO,
     cli_env,
     effects,
@@ -95,7 +95,7 @@ def _consumer(stack_env, group: str, timeout_ms: int) -> subprocess.Popen:
         [sys.executable, "-m", "snaproom_gateway", "consume", "user-events", "--group", group,
          "--timeout", str(timeout_ms), "--batch-size", "20"],
         cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-        env=cli_env(stack_env, EVENTS_HANDLER_MODULES="tests.event_handlers_fixture",
+        env=cli_env(stack_env, EVENTS_HANDLER_MODULES="tests.support.event_handlers_fixture",
                     IT_EFFECT_GROUP=group, IT_EFFECT_DELAY="0.01"))
 
 

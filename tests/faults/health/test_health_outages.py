@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from tests.apps import running_app
+from tests.support.apps import running_app
 
 pytestmark = [pytest.mark.integration, pytest.mark.faults]
 

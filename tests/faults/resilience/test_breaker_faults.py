@@ -17,7 +17,7 @@ import pytest
 from fastapi import FastAPI
 
 from snaproom_gateway.infra import migrations
-from tests.faults import probe_app
+from tests.support import probe_app
 
 pytestmark = [pytest.mark.integration, pytest.mark.faults]
 

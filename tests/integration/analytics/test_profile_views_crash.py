@@ -17,8 +17,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.social_api import free_port
-from tests.users_api import signup
+from tests.support.social_api import free_port
+from tests.support.users_api import signup
 
 pytestmark = pytest.mark.integration
 

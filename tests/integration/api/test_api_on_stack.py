@@ -9,15 +9,15 @@ from sqlalchemy.exc import DBAPIError
 from snaproom_gateway.auth.tokens import token_hash
 from snaproom_gateway.users import service as users_service
 from snaproom_gateway.users.models import User, UserDeletion
-from tests.domain_events import deliver_events, pending_events
-from tests.domain_stack import (
+from tests.support.domain_events import deliver_events, pending_events
+from tests.support.domain_stack import (
     app_on_stack,
     migrate,
     stack_settings,
     unique,
     unique_ip,
 )
-from tests.users_api import PASSWORD, bearer, signup
+from tests.support.users_api import PASSWORD, bearer, signup
 
 pytestmark = pytest.mark.integration
 

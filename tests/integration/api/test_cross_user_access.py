@@ -18,9 +18,9 @@ import httpx
 import pytest
 import pytest_asyncio
 
-from tests.domain_events import deliver_events
-from tests.domain_stack import app_on_stack, migrate, stack_settings, unique
-from tests.users_api import bearer, signup
+from tests.support.domain_events import deliver_events
+from tests.support.domain_stack import app_on_stack, migrate, stack_settings, unique
+from tests.support.users_api import bearer, signup
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="module")]
 

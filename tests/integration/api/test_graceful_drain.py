@@ -20,11 +20,11 @@ from sqlalchemy import func, select
 
 from snaproom_gateway.events.models import OutboxEvent
 from snaproom_gateway.infra import database
-from tests.apps import running_app
-from tests.domain_stack import migrate, stack_settings, unique
-from tests.events_support import REPO, cli_env, wait_for
-from tests.social_api import free_port
-from tests.users_api import bearer, signup
+from tests.support.apps import running_app
+from tests.support.domain_stack import migrate, stack_settings, unique
+from tests.support.events_support import REPO, cli_env, wait_for
+from tests.support.social_api import free_port
+from tests.support.users_api import bearer, signup
 
 pytestmark = pytest.mark.integration
 

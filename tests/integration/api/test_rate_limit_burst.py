@@ -9,9 +9,9 @@ import asyncio
 import httpx
 import pytest
 
-from tests.apps import running_app
-from tests.domain_stack import domain_stack_env, migrate, stack_settings, unique, unique_ip  # noqa: F401
-from tests.users_api import PASSWORD, bearer, signup
+from tests.support.apps import running_app
+from tests.support.domain_stack import domain_stack_env, migrate, stack_settings, unique, unique_ip  # noqa: F401
+from tests.support.users_api import PASSWORD, bearer, signup
 
 pytestmark = pytest.mark.integration
 

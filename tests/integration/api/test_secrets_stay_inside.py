@@ -10,8 +10,8 @@ import subprocess
 import pytest
 
 from snaproom_gateway.events.catalog import TOPICS, dlq_topic
-from tests.domain_stack import migrate, stack_settings
-from tests.security_flow import (
+from tests.support.domain_stack import migrate, stack_settings
+from tests.support.security_flow import (
     KAFKA_GATEWAY,
     FlowRecord,
     gateway_topics,

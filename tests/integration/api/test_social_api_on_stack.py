@@ -7,10 +7,10 @@ import asyncio
 import pytest
 
 from snaproom_gateway.infra.recent_messages import recent_key
-from tests.domain_events import deliver_events
-from tests.domain_stack import app_on_stack, unique, unique_ip
-from tests.social_api import connected_pair
-from tests.users_api import bearer, signup
+from tests.support.domain_events import deliver_events
+from tests.support.domain_stack import app_on_stack, unique, unique_ip
+from tests.support.social_api import connected_pair
+from tests.support.users_api import bearer, signup
 
 pytestmark = pytest.mark.integration
 

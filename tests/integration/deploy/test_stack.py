@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from tests.servers import stack_mod
+from tests.support.servers import stack_mod
 
 pytestmark = pytest.mark.integration
 

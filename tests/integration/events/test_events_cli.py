@@ -15,8 +15,8 @@ from sqlalchemy import func, select
 
 from snaproom_gateway.events.models import OutboxEvent
 from snaproom_gateway.events.publisher import publish
-from tests.apps import running_app
-from tests.events_support import (
+from tests.support.apps import running_app
+from tests.support.events_support import (
     REPO,
     cli,
     cli_env,
@@ -79,7 +79,7 @@ async def test_replay_from_the_beginning_reruns_the_groups_handlers(clean_db, st
     group = f"it-replay-{uuid.uuid4().hex[:8]}"
     await group_at_end(settings, group, ["analytics-events"])
     ids = await _publish_and_relay(settings, 9)
-    env = {"EVENTS_HANDLER_MODULES": "tests.event_handlers_fixture", "IT_EFFECT_GROUP": group,
+    env = {"EVENTS_HANDLER_MODULES": "tests.support.event_handlers_fixture", "IT_EFFECT_GROUP": group,
            "IT_EFFECT_PATTERN": "profile.viewed"}
     first = cli(stack_env, "consume", "analytics-events", "--group", group, "--timeout", "3000",
                 **env)

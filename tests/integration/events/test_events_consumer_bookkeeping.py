@@ -11,8 +11,8 @@ from snaproom_gateway.events import processed
 from snaproom_gateway.events.offsets import group_offsets, kafka_group_id
 from snaproom_gateway.events.publisher import publish
 from snaproom_gateway.infra import database
-from tests.apps import running_app
-from tests.events_support import effects, group_at_end, wait_for
+from tests.support.apps import running_app
+from tests.support.events_support import effects, group_at_end, wait_for
 
 pytestmark = pytest.mark.integration
 

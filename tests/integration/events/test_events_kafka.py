@@ -12,8 +12,8 @@ from sqlalchemy import func, select
 from snaproom_gateway.events.models import OutboxEvent
 from snaproom_gateway.events.publisher import publish
 from snaproom_gateway.users.models import User
-from tests.apps import running_app
-from tests.events_support import (
+from tests.support.apps import running_app
+from tests.support.events_support import (
     effects,
     envelopes_of,
     group_at_end,
@@ -22,7 +22,7 @@ from tests.events_support import (
     topic_ends,
     wait_for,
 )
-from tests.users_api import admin_headers
+from tests.support.users_api import admin_headers
 
 pytestmark = pytest.mark.integration
 

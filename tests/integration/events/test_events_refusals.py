@@ -21,7 +21,7 @@ from snaproom_gateway.events.models import OutboxEvent
 from snaproom_gateway.events.relay import OutboxRelay
 from snaproom_gateway.infra import database
 from snaproom_gateway.infra.kafka import KafkaConnection
-from tests.events_support import read_topic, wait_for
+from tests.support.events_support import read_topic, wait_for
 
 pytestmark = pytest.mark.integration
 

@@ -17,8 +17,8 @@ from snaproom_gateway.events import outbox
 from snaproom_gateway.events.models import OutboxEvent
 from snaproom_gateway.events.relay import OutboxRelay
 from snaproom_gateway.infra import database
-from tests.apps import running_app
-from tests.events_support import kafka_settings, wait_for
+from tests.support.apps import running_app
+from tests.support.events_support import kafka_settings, wait_for
 
 pytestmark = pytest.mark.integration
 

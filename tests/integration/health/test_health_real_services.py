@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.apps import running_app
+from tests.support.apps import running_app
 
 pytestmark = pytest.mark.integration
 

@@ -17,11 +17,11 @@ import pytest
 from sqlalchemy import func, or_, select
 
 from snaproom_gateway.events.models import OutboxEvent
-from tests.domain_stack import app_on_stack, migrate, stack_settings, unique
-from tests.events_support import cli, wait_for
-from tests.security_flow import KAFKA_GATEWAY, gateway_topics
-from tests.social_api import connected_pair
-from tests.users_api import bearer, signup
+from tests.support.domain_stack import app_on_stack, migrate, stack_settings, unique
+from tests.support.events_support import cli, wait_for
+from tests.support.security_flow import KAFKA_GATEWAY, gateway_topics
+from tests.support.social_api import connected_pair
+from tests.support.users_api import bearer, signup
 
 pytestmark = pytest.mark.integration
 

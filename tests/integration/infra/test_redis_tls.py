@@ -13,9 +13,9 @@ import time
 import pytest
 
 from snaproom_gateway.infra import redis as redis_infra
-from tests.domain_stack import migrate, stack_settings, unique
-from tests.servers import Stack, _state_lock
-from tests.users_api import bearer, signup
+from tests.support.domain_stack import migrate, stack_settings, unique
+from tests.support.servers import Stack, _state_lock
+from tests.support.users_api import bearer, signup
 
 pytestmark = pytest.mark.integration
 
@@ -64,7 +64,7 @@ def test_the_tls_group_refuses_plaintext_clients(tls_stack):
 
 async def test_the_gateway_talks_tls_to_sentinels_and_master_and_its_entries_are_there(
         tls_settings, tls_stack):
-    from tests.domain_stack import app_on_stack
+    from tests.support.domain_stack import app_on_stack
 
     assert tls_settings.redis_ssl and tls_settings.redis_sentinel_master == "snaproom-tls"
     async with app_on_stack(tls_settings) as (app, client):
@@ -100,7 +100,7 @@ async def test_a_ca_that_did_not_sign_the_servers_certificate_is_refused(tls_set
 
 async def test_after_a_failover_the_gateway_follows_the_new_master_over_tls(
         tls_settings, tls_stack):
-    from tests.domain_stack import app_on_stack
+    from tests.support.domain_stack import app_on_stack
 
     old_port = tls_stack.redis_master_port(tls=True)
     old = tls_stack.redis_node_for_port(old_port)

@@ -13,9 +13,9 @@ import pytest
 from sqlalchemy import text
 
 from snaproom_gateway.infra import database, migrations
-from tests.apps import running_app
-from tests.domain_stack import domain_stack_env, stack_settings, unique  # noqa: F401
-from tests.users_api import PASSWORD
+from tests.support.apps import running_app
+from tests.support.domain_stack import domain_stack_env, stack_settings, unique  # noqa: F401
+from tests.support.users_api import PASSWORD
 
 pytestmark = pytest.mark.integration
 

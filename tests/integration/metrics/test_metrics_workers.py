@@ -16,7 +16,7 @@ import httpx
 import orjson
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 MIN_REQUESTS = 10
 
 

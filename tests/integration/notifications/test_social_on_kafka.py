@@ -7,10 +7,10 @@ import httpx
 import pytest
 
 from snaproom_gateway.notifications.models import Notification  # noqa: F401 - table exists
-from tests.domain_stack import migrate, stack_settings, unique
-from tests.events_support import wait_for
-from tests.social_api import connected_pair, gateway_server, next_frame, ws_connect
-from tests.users_api import bearer, signup
+from tests.support.domain_stack import migrate, stack_settings, unique
+from tests.support.events_support import wait_for
+from tests.support.social_api import connected_pair, gateway_server, next_frame, ws_connect
+from tests.support.users_api import bearer, signup
 
 pytestmark = pytest.mark.integration
 

@@ -17,8 +17,8 @@ from aiokafka import AIOKafkaProducer
 from snaproom_gateway.events import handlers as registry
 from snaproom_gateway.events.commands import topics_ensure
 from snaproom_gateway.logging_setup import build_formatter
-from tests.apps import running_app
-from tests.events_support import group_at_end, topic_ends, wait_for
+from tests.support.apps import running_app
+from tests.support.events_support import group_at_end, topic_ends, wait_for
 
 pytestmark = pytest.mark.integration
 

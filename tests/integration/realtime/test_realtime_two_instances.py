@@ -5,10 +5,10 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from tests.domain_events import deliver_events
-from tests.domain_stack import unique
-from tests.social_api import ask, connected_pair, gateway_server, next_frame, ws_connect
-from tests.users_api import bearer, signup
+from tests.support.domain_events import deliver_events
+from tests.support.domain_stack import unique
+from tests.support.social_api import ask, connected_pair, gateway_server, next_frame, ws_connect
+from tests.support.users_api import bearer, signup
 
 pytestmark = pytest.mark.integration
 

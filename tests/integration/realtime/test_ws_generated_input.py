@@ -23,9 +23,9 @@ from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
 
 from snaproom_gateway.app import create_app
-from tests.domain_stack import unique
-from tests.social_api import free_port
-from tests.users_api import PASSWORD
+from tests.support.domain_stack import unique
+from tests.support.social_api import free_port
+from tests.support.users_api import PASSWORD
 
 pytestmark = pytest.mark.integration
 

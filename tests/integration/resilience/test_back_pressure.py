@@ -23,10 +23,10 @@ from snaproom_gateway.messages.models import Message
 from snaproom_gateway.notifications.models import Notification
 from snaproom_gateway.resilience.breaker import State
 from snaproom_gateway.users import service as users_service
-from tests.apps import running_app
-from tests.domain_stack import domain_stack_env, migrate, stack_settings, unique  # noqa: F401
-from tests.events_support import wait_for
-from tests.users_api import PASSWORD, bearer, signup
+from tests.support.apps import running_app
+from tests.support.domain_stack import domain_stack_env, migrate, stack_settings, unique  # noqa: F401
+from tests.support.events_support import wait_for
+from tests.support.users_api import PASSWORD, bearer, signup
 
 pytestmark = pytest.mark.integration
 

@@ -9,7 +9,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from snaproom_gateway.resilience import is_infrastructure_error
-from tests.servers import stack_mod
+from tests.support.servers import stack_mod
 
 pytestmark = pytest.mark.integration
 

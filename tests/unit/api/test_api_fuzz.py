@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from snaproom_gateway.settings import Settings
-from tests.api_fuzz import CASE_IDS, CASES, run_case, served
+from tests.support.api_fuzz import CASE_IDS, CASES, run_case, served
 
 
 @pytest.fixture(scope="module")

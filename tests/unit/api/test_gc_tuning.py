@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import gc
 
-from tests.apps import running_app
+from tests.support.apps import running_app
 
 
 async def test_the_started_app_has_frozen_its_startup_heap_and_thaws_it_on_shutdown(

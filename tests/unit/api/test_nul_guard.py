@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.apps import running_app
-from tests.users_api import PASSWORD, bearer, signup
+from tests.support.apps import running_app
+from tests.support.users_api import PASSWORD, bearer, signup
 
 
 @pytest.mark.parametrize("first_name", ["a\x00b", "\x00"])

@@ -1,8 +1,8 @@
 """Rate limits per IP (signup, login) and per user (writes), and failing open without Redis."""
 
 from snaproom_gateway.settings import Settings
-from tests.apps import running_app
-from tests.users_api import PASSWORD, bearer, signup
+from tests.support.apps import running_app
+from tests.support.users_api import PASSWORD, bearer, signup
 
 
 async def test_login_is_limited_per_ip_with_429_retry_after_and_ratelimit_headers(

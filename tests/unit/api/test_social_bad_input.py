@@ -2,8 +2,8 @@
 
 import pytest
 
-from tests.social_api import connected_pair
-from tests.users_api import bearer
+from tests.support.social_api import connected_pair
+from tests.support.users_api import bearer
 
 BAD_BODIES = [None, "", "[]", "{", '"text"', "null", '{"to_user_id": null}',
               '{"to_user_id": 1.5}', '{"to_user_id": true}', '{"to_user_id": "1"}',

@@ -9,9 +9,9 @@ from sqlalchemy import func, select
 
 from snaproom_gateway.audit.models import AuditEntry
 from snaproom_gateway.auth.dependencies import AdminUser
-from tests.apps import running_app
-from tests.domain_events import deliver_events
-from tests.users_api import PASSWORD, bearer, make_admin, signup
+from tests.support.apps import running_app
+from tests.support.domain_events import deliver_events
+from tests.support.users_api import PASSWORD, bearer, make_admin, signup
 
 
 async def test_admin_routes_are_401_without_session_403_without_role_200_with_it(app_client):

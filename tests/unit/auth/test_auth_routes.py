@@ -5,9 +5,9 @@ from sqlalchemy import select, text
 
 from snaproom_gateway.auth.models import UserSession
 from snaproom_gateway.auth.tokens import token_hash
-from tests.apps import running_app
-from tests.domain_events import deliver_events, pending_events
-from tests.users_api import PASSWORD, bearer, signup
+from tests.support.apps import running_app
+from tests.support.domain_events import deliver_events, pending_events
+from tests.support.users_api import PASSWORD, bearer, signup
 
 
 async def test_signup_answers_201_with_user_token_and_httponly_cookie(app_client):

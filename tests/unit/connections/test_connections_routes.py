@@ -2,9 +2,9 @@
 
 import pytest
 
-from tests.domain_events import deliver_events, pending_events
-from tests.social_api import connected_pair
-from tests.users_api import bearer, signup
+from tests.support.domain_events import deliver_events, pending_events
+from tests.support.social_api import connected_pair
+from tests.support.users_api import bearer, signup
 
 
 async def test_a_request_is_pending_and_publishes_connection_requested(app_client):

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 EXPECTED_SERVICES = {
     "postgres", "redis-master", "redis-replica",
     "redis-sentinel-1", "redis-sentinel-2", "redis-sentinel-3",

@@ -15,7 +15,7 @@ import pytest
 
 yaml = pytest.importorskip("yaml")
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 COMPOSE_PATH = ROOT / "compose.yaml"
 ENV_EXAMPLE_PATH = ROOT / ".env.example"
 SENTINEL_SCRIPT_PATH = ROOT / "deploy" / "compose" / "redis-sentinel.sh"

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 DOCKERFILE_PATH = ROOT / "deploy" / "Dockerfile"
 DOCKERIGNORE_PATH = ROOT / ".dockerignore"
 COMPOSE_PATH = ROOT / "compose.yaml"

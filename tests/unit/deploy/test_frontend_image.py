@@ -14,7 +14,7 @@ import pytest
 
 yaml = pytest.importorskip("yaml")
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 FRONTEND = ROOT / "frontend"
 DOCKERFILE = FRONTEND / "Dockerfile"
 NGINX_CONF = FRONTEND / "deploy" / "nginx.conf"

@@ -14,9 +14,9 @@ import pytest
 
 from snaproom_gateway.metrics import live
 from snaproom_gateway.settings import Settings
-from tests.apps import running_app
+from tests.support.apps import running_app
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 PROMETHEUS = ROOT / "deploy" / "monitoring" / "prometheus"
 DASHBOARD = ROOT / "deploy" / "monitoring" / "grafana" / "dashboards" / "snaproom-gateway.json"
 

@@ -12,8 +12,8 @@ from snaproom_gateway.events import outbox
 from snaproom_gateway.events.catalog import MAX_EVENT_BYTES
 from snaproom_gateway.events.models import OutboxEvent
 from snaproom_gateway.events.publisher import EventTooLargeError, publish
-from tests.apps import running_app
-from tests.events_support import wait_for
+from tests.support.apps import running_app
+from tests.support.events_support import wait_for
 
 
 async def test_publish_refuses_an_envelope_over_the_size_limit_and_writes_nothing(

@@ -17,8 +17,8 @@ from snaproom_gateway.events.publisher import (
     publish_notification_event,
     publish_user_event,
 )
-from tests.apps import running_app
-from tests.users_api import admin_headers
+from tests.support.apps import running_app
+from tests.support.users_api import admin_headers
 
 
 @pytest.fixture

@@ -13,8 +13,8 @@ from sqlalchemy import select
 
 from snaproom_gateway.events.catalog import MAX_EVENT_BYTES
 from snaproom_gateway.events.models import OutboxEvent
-from tests.apps import running_app
-from tests.events_support import wait_for
+from tests.support.apps import running_app
+from tests.support.events_support import wait_for
 
 
 def _cli(settings, cwd, *args: str) -> subprocess.CompletedProcess:

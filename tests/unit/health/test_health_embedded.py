@@ -3,7 +3,7 @@
 import time
 
 from snaproom_gateway.settings import Settings
-from tests.apps import running_app
+from tests.support.apps import running_app
 
 ENDPOINTS = ["", "/live", "/ready", "/detailed", "/full", "/database", "/redis", "/kafka"]
 

@@ -2,9 +2,9 @@
 
 import pytest
 
-from tests.domain_events import deliver_events, pending_events
-from tests.social_api import connected_pair
-from tests.users_api import bearer, signup
+from tests.support.domain_events import deliver_events, pending_events
+from tests.support.social_api import connected_pair
+from tests.support.users_api import bearer, signup
 
 
 async def test_a_message_to_a_connection_is_201_and_publishes_message_sent(app_client):

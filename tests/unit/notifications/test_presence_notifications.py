@@ -8,9 +8,9 @@ from sqlalchemy import func, or_, select
 from snaproom_gateway.connections.models import Connection
 from snaproom_gateway.messages.models import Message
 from snaproom_gateway.notifications.models import Notification
-from tests.domain_events import deliver_events
-from tests.social_api import connected_pair
-from tests.users_api import bearer, signup
+from tests.support.domain_events import deliver_events
+from tests.support.social_api import connected_pair
+from tests.support.users_api import bearer, signup
 
 
 async def test_a_heartbeat_marks_online_others_stay_offline(app_client):

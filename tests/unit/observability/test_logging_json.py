@@ -9,7 +9,7 @@ import orjson
 
 from snaproom_gateway.logging_setup import build_formatter
 from snaproom_gateway.settings import Settings
-from tests.apps import running_app
+from tests.support.apps import running_app
 
 CALLER_TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
 # Production refuses to start without a cache encryption key: 32 bytes, base64.

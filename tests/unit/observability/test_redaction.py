@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from snaproom_gateway.redaction import MASK, redacted_errors
-from tests.apps import running_app
+from tests.support.apps import running_app
 
 LONG = "my very long passphrase that nobody else knows " * 3
 

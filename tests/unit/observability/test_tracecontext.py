@@ -9,7 +9,7 @@ from sqlalchemy import select
 from snaproom_gateway import tracecontext
 from snaproom_gateway.events.models import OutboxEvent
 from snaproom_gateway.settings import Settings
-from tests.apps import running_app
+from tests.support.apps import running_app
 
 TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
 

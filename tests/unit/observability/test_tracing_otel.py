@@ -15,8 +15,8 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 
 from snaproom_gateway import tracing
 from snaproom_gateway.settings import Settings
-from tests.apps import running_app
-from tests.events_support import wait_for
+from tests.support.apps import running_app
+from tests.support.events_support import wait_for
 
 _EXPORTER = InMemorySpanExporter()
 

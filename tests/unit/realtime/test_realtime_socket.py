@@ -5,9 +5,9 @@ import orjson
 import pytest
 import websockets
 
-from tests.domain_events import deliver_events
-from tests.social_api import ask, connected_pair, gateway_server, next_frame, ws_connect
-from tests.users_api import bearer, signup
+from tests.support.domain_events import deliver_events
+from tests.support.social_api import ask, connected_pair, gateway_server, next_frame, ws_connect
+from tests.support.users_api import bearer, signup
 
 
 @pytest.fixture

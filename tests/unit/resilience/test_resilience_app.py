@@ -13,8 +13,8 @@ from snaproom_gateway.app import create_app
 from snaproom_gateway.deps import RedisBreakerDep, SessionDep
 from snaproom_gateway.resilience import State, require
 from snaproom_gateway.resilience.events import PUBLISHER_MODULE
-from tests.apps import running_app
-from tests.users_api import admin_headers
+from tests.support.apps import running_app
+from tests.support.users_api import admin_headers
 
 probe_router = APIRouter()
 handler_calls: list[str] = []
@@ -51,7 +51,7 @@ def with_probes(settings):
 
 @pytest.fixture
 async def client_app(embedded_settings, monkeypatch):
-    import tests.apps as apps
+    import tests.support.apps as apps
 
     monkeypatch.setattr(apps, "create_app", with_probes)
     async with running_app(embedded_settings) as (app, client):

@@ -7,9 +7,9 @@ from snaproom_gateway.auth.tokens import token_hash
 from snaproom_gateway.cache.keys import full_key
 from snaproom_gateway.users import deletion
 from snaproom_gateway.users.models import User, UserDeletion
-from tests.apps import running_app
-from tests.domain_events import deliver_events, pending_events
-from tests.users_api import PASSWORD, bearer, signup
+from tests.support.apps import running_app
+from tests.support.domain_events import deliver_events, pending_events
+from tests.support.users_api import PASSWORD, bearer, signup
 
 
 async def test_users_list_pages_active_users_and_is_cached_under_users_list(app_client):
