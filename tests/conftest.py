@@ -2,9 +2,12 @@ import pytest
 
 from snaproom_gateway.core.settings import Settings
 
-# The real-service plugin: fixtures `stack` and `stack_env` (tests/servers.py). Imported, not listed
-# in `pytest_plugins`, which pytest accepts only in the rootdir's conftest.
-from tests.servers import stack, stack_env  # noqa: F401
+# The real-service fixtures, all in one place: `stack` and `stack_env` (the whole harness,
+# tests/support/servers.py) and `domain_stack_env` (PostgreSQL, Redis and the Sentinels only,
+# tests/support/domain_stack.py). Imported, not listed in `pytest_plugins`, which pytest accepts
+# only in the rootdir's conftest.
+from tests.support.domain_stack import domain_stack_env  # noqa: F401
+from tests.support.servers import stack, stack_env  # noqa: F401
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -2,7 +2,7 @@
 # Start redis-server for the compose stack with AUTH on, keeping the password out of argv.
 #
 # The password comes from REDIS_PASSWORD (set from .env by compose.yaml); every other setting is
-# passed as flags by compose.yaml, where tests/unit/test_compose_file.py can read and check it.
+# passed as flags by compose.yaml, where tests/unit/deploy/test_compose_file.py can read and check it.
 # `requirepass` and `masterauth` are the same value because either node may be a replica after a
 # Sentinel failover and must then authenticate to the new master.
 #

@@ -9,7 +9,7 @@
 .PHONY: bench-breaker bench-faults
 
 bench-breaker: install ## Breaker overhead per call and fast-503 latency (no servers)
-	$(PY) -m tests.bench_resilience
+	$(PY) -m tests.support.bench_resilience
 
 bench-faults: install ## Fault tests of the breakers on the real stack, with their figures
-	$(VENV)/bin/pytest -s -m faults tests/faults/test_breaker_faults.py $(PYTEST_ARGS)
+	$(VENV)/bin/pytest -s -m faults tests/faults/resilience/test_breaker_faults.py $(PYTEST_ARGS)

@@ -1,6 +1,6 @@
 import pytest
 
-from tests.apps import running_app
+from tests.support.apps import running_app
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from tests.cache_fixtures import wait_until
+from tests.support.cache_fixtures import wait_until
 
 pytestmark = [pytest.mark.integration, pytest.mark.faults]
 

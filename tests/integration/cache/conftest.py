@@ -1,2 +1,2 @@
 # make_cache and uid; stack_settings comes from tests/conftest.py
-from tests.cache_fixtures import make_cache, uid  # noqa: F401
+from tests.support.cache_fixtures import make_cache, uid  # noqa: F401

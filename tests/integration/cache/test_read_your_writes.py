@@ -19,9 +19,9 @@ import pytest
 from snaproom_gateway.auth.sessions import session_key
 from snaproom_gateway.auth.tokens import token_hash
 from snaproom_gateway.cache.keys import full_key
-from tests.apps import served
-from tests.cache_fixtures import wait_until
-from tests.users_api import bearer, signup
+from tests.support.apps import served
+from tests.support.cache_fixtures import wait_until
+from tests.support.users_api import bearer, signup
 
 pytestmark = pytest.mark.integration
 

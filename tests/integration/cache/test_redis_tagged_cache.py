@@ -7,7 +7,7 @@ import asyncio
 import pytest
 
 from snaproom_gateway.cache.keys import tag_set_key
-from tests.cache_fixtures import wait_until
+from tests.support.cache_fixtures import wait_until
 
 pytestmark = pytest.mark.integration
 

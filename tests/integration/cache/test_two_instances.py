@@ -19,9 +19,9 @@ import pytest
 from fastapi import FastAPI
 
 from snaproom_gateway.cache import user_key
-from tests.apps import running_app, served
-from tests.cache_fixtures import wait_until
-from tests.users_api import bearer, signup
+from tests.support.apps import running_app, served
+from tests.support.cache_fixtures import wait_until
+from tests.support.users_api import bearer, signup
 
 pytestmark = pytest.mark.integration
 

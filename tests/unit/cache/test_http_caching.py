@@ -15,7 +15,7 @@ from snaproom_gateway.api.app import create_app
 from snaproom_gateway.api.deps import CacheDep
 from snaproom_gateway.cache import user_key, user_tags
 from snaproom_gateway.cache.http import cached_response, if_none_match_hits
-from tests.users_api import admin_headers
+from tests.support.users_api import admin_headers
 
 
 @asynccontextmanager

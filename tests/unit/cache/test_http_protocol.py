@@ -17,8 +17,8 @@ import pytest
 from snaproom_gateway.api import serving
 from snaproom_gateway.api.app import create_app
 from snaproom_gateway.cache.http_protocol import FastPathHttpProtocol, find_starlette
-from tests.apps import CountingApp, served
-from tests.users_api import bearer, signup
+from tests.support.apps import CountingApp, served
+from tests.support.users_api import bearer, signup
 
 
 @asynccontextmanager

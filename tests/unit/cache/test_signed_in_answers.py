@@ -16,9 +16,9 @@ import orjson
 
 from snaproom_gateway.auth import sessions
 from snaproom_gateway.auth.tokens import token_hash
-from tests.apps import served
-from tests.social_api import connected_pair
-from tests.users_api import bearer, signup
+from tests.support.apps import served
+from tests.support.social_api import connected_pair
+from tests.support.users_api import bearer, signup
 
 # Headers that differ per answer by design: the time, the id, and who answered.
 PER_ANSWER = {"date", "x-request-id", "x-cache"}

@@ -1,2 +1,0 @@
-# The domain tests run on PostgreSQL, Redis and the Sentinels of the harness (no Kafka yet).
-from tests.domain_stack import domain_stack_env  # noqa: F401
