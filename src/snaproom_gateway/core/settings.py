@@ -11,7 +11,6 @@ in-process bus.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
@@ -63,8 +62,10 @@ def _check_host_port(item: str) -> str:
 def _variables(prefix: str) -> ConfigDict:
     """An area's config: a field `pool_size` reads the variable `<prefix>pool_size` unless it
     names its own (validation_alias); the plain field name is accepted too (code, copies)."""
-    generate: Callable[[str], str] = lambda name: prefix + name  # noqa: E731
-    return ConfigDict(alias_generator=AliasGenerator(validation_alias=generate),
+    def variable(name: str) -> str:
+        return prefix + name
+
+    return ConfigDict(alias_generator=AliasGenerator(validation_alias=variable),
                       validate_by_name=True, validate_by_alias=True)
 
 
