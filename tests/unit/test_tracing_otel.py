@@ -92,7 +92,7 @@ def test_with_tracing_off_no_sdk_nor_instrumentation_is_loaded(tmp_path):
             "from snaproom_gateway.api.app import create_app\n"
             "from snaproom_gateway.core.settings import Settings\n"
             f"create_app(Settings(_env_file=None, database_url='sqlite+aiosqlite:///{tmp_path}/x.db'))\n"
-            "from snaproom_gateway import tracecontext\n"
+            "from snaproom_gateway.observability import tracecontext\n"
             "print(tracecontext.otel, sorted(m for m in sys.modules if m.startswith(\n"
             "    ('opentelemetry.sdk.trace', 'opentelemetry.instrumentation', 'opentelemetry.exporter',\n"
             "     'snaproom_gateway.observability.tracing'))))\n")
