@@ -81,10 +81,10 @@ PRIVATE_REVALIDATE = "private, no-cache"
 PRIVATE_VARY = "Cookie, Authorization"
 PUBLIC_VARY = "Origin"
 
-# A signed-in answer from the L1: (app state, path params, viewer) -> the entry to send, or None
+# A signed-in answer from the L1: (the runtime, path params, viewer) -> the entry to send, or None
 # when the route must answer (a miss, or a request the route handles itself).
 PrivateAnswer = Callable[[Any, Mapping[str, Any], Any], Entry | None]
-# The viewer of a session token, from the L1 only: (app state, token) -> viewer or None.
+# The viewer of a session token, from the L1 only: (the runtime, token) -> viewer or None.
 ViewerLookup = Callable[[Any, str], Any | None]
 
 

@@ -24,12 +24,16 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, Operation
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from snaproom_gateway.cache.tagged import TaggedCache
 from snaproom_gateway.core.settings import Settings
 from snaproom_gateway.events import processed
 from snaproom_gateway.events.catalog import validate_data
 from snaproom_gateway.events.envelope import Envelope
-from snaproom_gateway.events.subscribers import Handler, HandlerContext, Pushes, Subscribers
+from snaproom_gateway.events.subscribers import (
+    Handler,
+    HandlerContext,
+    HandlerServices,
+    Subscribers,
+)
 from snaproom_gateway.metrics import events as event_metrics
 from snaproom_gateway.observability.request_context import event_context, request_id
 from snaproom_gateway.observability.tracecontext import consumer_scope
@@ -115,16 +119,16 @@ class Dispatcher:
     def __init__(self, group: str, *, subscribers: Subscribers,
                  sessionmaker: async_sessionmaker[AsyncSession], settings: Settings,
                  slots: asyncio.Semaphore, dead_letter: DeadLetterSink,
-                 cache: TaggedCache | None = None, realtime_bus: Pushes | None = None,
-                 broadcast: bool = False, replay: bool = False,
-                 fallback: Handler | None = None) -> None:
+                 services: HandlerServices | None = None, broadcast: bool = False,
+                 replay: bool = False, fallback: Handler | None = None) -> None:
         self.group = group
         self.subscribers = subscribers
         self.broadcast = broadcast
         self.sessionmaker = sessionmaker
         self.settings = settings
-        self.cache = cache
-        self.realtime_bus = realtime_bus
+        # The cache and realtime bus handlers get (None where the process holds none: the
+        # CLI). Read at each delivery, as the runtime's current ones.
+        self.services = services
         self.dead_letter = dead_letter
         # Replay re-runs handlers for events already handled (to rebuild read models).
         self.replay = replay
@@ -250,9 +254,11 @@ class Dispatcher:
             event_metrics.consumed(self.group, todo)
 
     def _context(self, session: AsyncSession | None) -> HandlerContext:
-        return HandlerContext(self.sessionmaker, self.settings, cache=self.cache,
-                              realtime_bus=self.realtime_bus, group=self.group,
-                              replay=self.replay, _session=session)
+        services = self.services
+        return HandlerContext(self.sessionmaker, self.settings,
+                              cache=services.cache if services is not None else None,
+                              realtime_bus=services.realtime_bus if services is not None else None,
+                              group=self.group, replay=self.replay, _session=session)
 
     async def _call(self, delivery: Delivery, ctx: HandlerContext) -> None:
         envelope = delivery.envelope

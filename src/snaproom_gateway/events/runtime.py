@@ -101,7 +101,7 @@ class EventsRuntime:
         return Dispatcher(
             group, subscribers=host.subscribers, sessionmaker=host.sessionmaker,
             settings=self.settings, slots=host.handler_slots, dead_letter=dead_letter,
-            cache=host.cache, realtime_bus=host.realtime_bus, broadcast=broadcast)
+            services=host, broadcast=broadcast)
 
     def _runner(self, group: str, broadcast: bool) -> KafkaGroupRunner:
         assert self.kafka is not None

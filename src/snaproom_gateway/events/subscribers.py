@@ -34,6 +34,15 @@ class Pushes(Protocol):
     async def publish(self, user_ids: list[int], payload: dict[str, Any]) -> None: ...
 
 
+class HandlerServices(Protocol):
+    """What the process holds for handlers (the app's runtime), read at each delivery."""
+
+    @property
+    def cache(self) -> TaggedCache | None: ...
+    @property
+    def realtime_bus(self) -> Pushes | None: ...
+
+
 @dataclass
 class HandlerContext:
     """What a handler may use. `session()` is the transaction the event id is recorded in.

@@ -49,10 +49,10 @@ async def test_writes_survive_a_redis_outage_and_realtime_recovers(domain_stack_
         assert health["status"] == "degraded"
         # Both instances subscribe again on their own; then a push from A reaches B.
         for _ in range(120):
-            if app_a.state.realtime_bus.healthy and app_b.state.realtime_bus.healthy:
+            if app_a.state.runtime.realtime_bus.healthy and app_b.state.runtime.realtime_bus.healthy:
                 break
             await asyncio.sleep(0.25)
-        assert app_a.state.realtime_bus.healthy and app_b.state.realtime_bus.healthy
+        assert app_a.state.runtime.realtime_bus.healthy and app_b.state.runtime.realtime_bus.healthy
         async with ws_connect(address_b, token_b) as bob_on_b:
             # A resubscription may still be under way when the ping answers: send until one
             # push arrives (bounded), which proves delivery from A to B works again.

@@ -140,7 +140,7 @@ async def test_presence_lives_in_redis_and_is_shared_by_instances(settings):
         seen = (await client_b.get(f"/api/presence?user_ids={alice['id']}",
                                    headers=bearer(token_a))).json()
         assert seen[str(alice["id"])]["online"] is True
-        ttl = await app_a.state.redis.master.ttl(f"snaproom:v1:presence:online:{alice['id']}")
+        ttl = await app_a.state.runtime.redis.master.ttl(f"snaproom:v1:presence:online:{alice['id']}")
         assert 0 < ttl <= 300
 
 

@@ -52,7 +52,7 @@ async def test_update_on_instance_a_is_read_on_instance_b(stack_settings):
         cached = await client_b.get(path)
         assert cached.content == first.content
         assert cached.headers["x-cache"] == "l1" and counting_b.calls == calls
-        cache_b = app_b.state.cache
+        cache_b = app_b.state.runtime.cache
         remote_before = cache_b.counters.remote_invalidations
         own_before = cache_b.counters.invalidations
 

@@ -130,7 +130,7 @@ async def test_two_relays_on_one_database_publish_every_row_once_in_key_order(cl
     start = await topic_ends(settings.kafka.brokers, "user-events")
     async with running_app(settings) as (app_a, _), running_app(settings) as (app_b, _):
         ids = []
-        async with app_a.state.sessionmaker() as session:
+        async with app_a.state.runtime.sessionmaker() as session:
             for n in range(600):
                 envelope = await publish(session, "user.updated", user_id=2_000 + n % 7,
                                          data={"fields": ["x"], "n": n})
@@ -138,12 +138,13 @@ async def test_two_relays_on_one_database_publish_every_row_once_in_key_order(cl
             await session.commit()
 
         async def drained():
-            async with app_a.state.sessionmaker() as session:
+            async with app_a.state.runtime.sessionmaker() as session:
                 return await session.scalar(select(func.count()).select_from(OutboxEvent)
                                             .where(OutboxEvent.sent_at.is_(None))) == 0
         await wait_for(drained, 60)
         records = await read_topic(settings.kafka.brokers, "user-events", start=start)
-        sent_by = (app_a.state.events.relay.sent_total, app_b.state.events.relay.sent_total)
+        sent_by = (app_a.state.runtime.events.relay.sent_total,
+                   app_b.state.runtime.events.relay.sent_total)
     found = envelopes_of(records, set(ids))
     assert len(found) == 600 and len({e["id"] for e in found}) == 600
     by_key: dict[bytes, list[int]] = {}

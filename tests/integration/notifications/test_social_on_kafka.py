@@ -33,7 +33,7 @@ async def test_notifications_arrive_through_kafka_and_reach_a_socket_on_another_
             gateway_server(kafka_stack_settings) as (_, address_b), \
             httpx.AsyncClient(base_url=f"http://{address_a}", timeout=30) as client:
         async def topics_ready():
-            return app_a.state.events.relay.sink.topics_ready
+            return app_a.state.runtime.events.relay.sink.topics_ready
         await wait_for(topics_ready, 60)
         alice, token_a, bob, token_b = await connected_pair(client, unique("al"), unique("bo"))
 

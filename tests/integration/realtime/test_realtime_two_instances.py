@@ -26,7 +26,7 @@ async def test_a_message_sent_through_a_reaches_a_socket_on_b(two_instances):
     (_, address_a, client_a), (app_b, address_b, _) = two_instances
     alice, token_a, bob, token_b = await connected_pair(client_a, unique("al"), unique("bo"))
     async with ws_connect(address_b, token_b) as bob_on_b:
-        assert app_b.state.realtime_hub.users() == [bob["id"]]
+        assert app_b.state.runtime.realtime_hub.users() == [bob["id"]]
         sent = await client_a.post("/api/messages", json={"to_user_id": bob["id"],
                                                           "text": "from A over HTTP"},
                                    headers=bearer(token_a))

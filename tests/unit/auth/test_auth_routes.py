@@ -133,7 +133,8 @@ async def test_logout_ends_the_session_and_clears_the_cookie(app_client):
 async def test_logout_on_one_instance_ends_the_session_on_the_other(domain_settings):
     async with running_app(domain_settings) as (app_a, client_a), \
             running_app(domain_settings) as (app_b, client_b):
-        app_b.state.cache = app_a.state.cache  # both instances share Redis in production
+        # Both instances share Redis in production.
+        app_b.state.runtime.cache = app_a.state.runtime.cache
         _, token = await signup(client_a, "twoinst")
         assert (await client_b.get("/api/auth/me", headers=bearer(token))).status_code == 200
         assert (await client_a.post("/api/auth/logout", headers=bearer(token))).status_code == 204
