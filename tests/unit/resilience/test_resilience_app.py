@@ -43,8 +43,8 @@ async def write_redis(redis: RedisBreakerDep) -> dict:
     return {"ok": True}
 
 
-def with_probes(settings):
-    app = create_app(settings)
+def with_probes(settings, **options):
+    app = create_app(settings, **options)
     app.include_router(probe_router)
     return app
 
