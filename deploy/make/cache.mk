@@ -16,7 +16,7 @@ bench-cache: install ## Benchmark the cached GET /api/users/{id} (real Redis + P
 	set -a; eval "$$($(STACK) env | sed 's/^export //')"; set +a; \
 	  LOG_LEVEL=warning $(PY) bench/cache_bench.py run --cold $(BENCH_CACHE_ARGS)
 
-#   make bench-vs-express [BENCH_VS_EXPRESS_ARGS="--seconds 15 --warmup 5 --connections 64"]
+#   make bench-vs-express [BENCH_VS_EXPRESS_ARGS="--seconds 15 --warmup 20 --connections 64"]
 #       the gateway against its Express 5 + ioredis peer (bench/peers/express, npm ci on first
 #       use), same bytes, each alone on core 0 while the other is paused: anonymous profile,
 #       /api/auth/me, a profile read by a signed-in viewer, a conversation's newest page, and
