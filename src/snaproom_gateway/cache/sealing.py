@@ -22,8 +22,6 @@ only if their ranges overlap, which is far less likely than with one random nonc
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
 import hmac
 import itertools
@@ -34,6 +32,8 @@ from typing import TYPE_CHECKING
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from snaproom_gateway.core.sealing_keys import KEY_BYTES, InvalidSealingKey, parse_key
+
 if TYPE_CHECKING:
     from snaproom_gateway.core.settings import Settings
 
@@ -41,29 +41,9 @@ MAGIC = b"\x00sr1"
 KEY_ID_BYTES = 4
 NONCE_BYTES = 12
 HEADER = len(MAGIC) + KEY_ID_BYTES + NONCE_BYTES
-KEY_BYTES = 32
 _ID_AT, _NONCE_AT = len(MAGIC), len(MAGIC) + KEY_ID_BYTES
 _NONCE_SPACE = 1 << (8 * NONCE_BYTES)
 _DERIVE_INFO = b"snaproom-gateway cache sealing v1"
-
-
-class InvalidSealingKey(ValueError):
-    """A configured key that is not 32 bytes of base64."""
-
-
-def parse_key(text: str) -> bytes:
-    """A key as configured: 32 bytes in base64 (standard or URL-safe alphabet, padding optional)."""
-    cleaned = text.strip()
-    try:
-        raw = base64.b64decode(cleaned + "=" * (-len(cleaned) % 4),
-                               altchars=b"-_" if ("-" in cleaned or "_" in cleaned) else None,
-                               validate=True)
-    except (binascii.Error, ValueError):
-        raise InvalidSealingKey("is not base64 (make one with `openssl rand -base64 32`)") from None
-    if len(raw) != KEY_BYTES:
-        raise InvalidSealingKey(f"must be {KEY_BYTES} bytes of base64, got {len(raw)} bytes "
-                                "(make one with `openssl rand -base64 32`)")
-    return raw
 
 
 def derive_key(secret: str) -> bytes:

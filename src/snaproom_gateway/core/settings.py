@@ -33,6 +33,8 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
+from snaproom_gateway.core.sealing_keys import parse_key
+
 DEFAULT_SECRET = "change-me-in-production"
 DEV_ENVS = {"local", "development", "testing"}
 
@@ -282,8 +284,6 @@ class CacheSettings(BaseModel):
     def _sealing_key(cls, value: object) -> object:
         if value is None or value == "":
             return None
-        from snaproom_gateway.cache.sealing import parse_key
-
         text = value.get_secret_value() if isinstance(value, SecretStr) else str(value)
         parse_key(text)  # raises ValueError (InvalidSealingKey) with the reason
         return text
