@@ -9,7 +9,7 @@ from snaproom_gateway.cache.redis_store import Breaker, RedisStore
 from snaproom_gateway.cache.sealing import build_sealer
 from snaproom_gateway.cache.tagged import TaggedCache
 from snaproom_gateway.core.settings import Settings
-from snaproom_gateway.infra.redis import RedisClients
+from snaproom_gateway.infra.redis import RedisClients, subscriber_client
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +30,8 @@ def build_cache(settings: Settings, redis_clients: RedisClients | None,
     local = (MemoryStore(settings.cache.l1_max_entries,
                          refresh_after=settings.cache.l1_refresh_after or None)
              if settings.cache.l1_enabled else None)
-    return TaggedCache(local=local, redis=store, l1_ttl=settings.cache.l1_ttl,
+    return TaggedCache(local=local, redis=store,
+                       subscriber_client=subscriber_client(settings) if local is not None else None,
+                       l1_ttl=settings.cache.l1_ttl,
                        lock_ttl=settings.cache.lock_ttl, lock_wait=settings.cache.lock_wait)
 

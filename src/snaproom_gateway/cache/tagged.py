@@ -19,10 +19,11 @@ import asyncio
 import logging
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence, Sized
 from typing import Any
 
 import orjson
+from redis import Redis as BlockingRedis
 
 from snaproom_gateway.cache.coherence import InvalidationSubscriber
 from snaproom_gateway.cache.entry import Entry
@@ -37,7 +38,7 @@ from snaproom_gateway.cache.keys import (
     user_tags,
 )
 from snaproom_gateway.cache.memory import MemoryStore
-from snaproom_gateway.cache.redis_store import RedisStore, RedisUnavailable, subscriber_client
+from snaproom_gateway.cache.redis_store import RedisStore, RedisUnavailable
 from snaproom_gateway.cache.stats import CacheCounters
 
 log = logging.getLogger(__name__)
@@ -59,8 +60,11 @@ def _as_bytes(value: bytes | Mapping[str, Any] | Sequence[Any]) -> bytes:
 
 class TaggedCache:
     def __init__(self, *, local: MemoryStore | None, redis: RedisStore | None = None,
+                 subscriber_client: BlockingRedis | None = None,
                  l1_ttl: float = 5.0, lock_ttl: float = 5.0, lock_wait: float = 2.0,
                  lock_poll: float = 0.02) -> None:
+        """subscriber_client: the blocking client the invalidation subscriber reads the channel
+        with (infra/redis.subscriber_client); with Redis and an L1, the L1 needs it to serve."""
         if local is None and redis is None:
             raise ValueError("a cache needs a local store, Redis, or both")
         self.local = local
@@ -71,7 +75,10 @@ class TaggedCache:
         self.lock_wait = lock_wait
         self.lock_poll = lock_poll
         self.counters = CacheCounters()
+        self.subscriber_client = subscriber_client
         self.subscriber: InvalidationSubscriber | None = None
+        # What the subscriber's thread received and the L1 has not applied yet (coherence.py).
+        self._remote_inbox: Sized = ()
         # With Redis, the L1 serves only while the invalidation channel is live.
         self.l1_active = redis is None and local is not None
         # Bumped by every local drop of L1 entries: a Redis read that started before a drop
@@ -89,10 +96,11 @@ class TaggedCache:
                 await self.redis.connect()
             except Exception as exc:  # Redis away at start-up: serve misses until it is back
                 log.warning("cache: Redis not reachable at start (%r); reads are misses", exc)
-        if self.redis is not None and self.local is not None:
+        if self.redis is not None and self.local is not None and self.subscriber_client is not None:
             self.subscriber = InvalidationSubscriber(
-                subscriber_client(self.redis.client), instance_id=self.redis.instance_id,
+                self.subscriber_client, instance_id=self.redis.instance_id,
                 on_message=self._remote_invalidation, on_live=self._set_l1_active)
+            self._remote_inbox = self.subscriber.inbox
             self.subscriber.start()
         self._maintenance = asyncio.create_task(self._prune_forever(prune_interval),
                                                 name="cache-prune")
@@ -139,6 +147,8 @@ class TaggedCache:
 
     def peek_local(self, key: str) -> Entry | None:
         """The L1 entry, if one may be served now: no await, for the HTTP fast path."""
+        if self._remote_inbox:  # another instance's drop arrived: apply it before serving
+            self.subscriber.drain()  # type: ignore[union-attr]
         if not self.l1_active:
             return None
         local = self.local

@@ -12,13 +12,16 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from redis import Redis as BlockingRedis
 from redis.asyncio import Redis
 from redis.asyncio.retry import Retry
 from redis.asyncio.sentinel import Sentinel
-from redis.backoff import ExponentialBackoff
+from redis.backoff import ExponentialBackoff, NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ReadOnlyError
 from redis.exceptions import TimeoutError as RedisTimeoutError
+from redis.retry import Retry as BlockingRetry
+from redis.sentinel import Sentinel as BlockingSentinel
 
 from snaproom_gateway.core.settings import Settings
 from snaproom_gateway.infra.redis_pool import BlockingSentinelConnectionPool
@@ -66,27 +69,11 @@ def tls_options(settings: Settings) -> dict[str, Any]:
 def create_clients(settings: Settings) -> RedisClients:
     """Build the clients. Nothing connects here, so an unreachable Redis cannot block start-up."""
     tls = tls_options(settings)
-    common: dict[str, Any] = {
-        "password": settings.redis.password,
-        "db": settings.redis.db,
-        "socket_timeout": settings.redis.socket_timeout,
-        "socket_connect_timeout": settings.redis.connect_timeout,
-        "health_check_interval": 15,
-        "max_connections": settings.redis.max_connections,
-        **tls,
-    }
+    common = _connection_options(settings) | {"max_connections": settings.redis.max_connections}
     if settings.redis.sentinels:
         retry = Retry(ExponentialBackoff(cap=0.5, base=0.05), FAILOVER_RETRY_ATTEMPTS)
-        sentinel = Sentinel(
-            [_sentinel_address(item) for item in settings.redis.sentinels],
-            min_other_sentinels=0,
-            sentinel_kwargs={
-                "password": settings.redis.sentinel_password,
-                "socket_timeout": settings.redis.socket_timeout,
-                "socket_connect_timeout": settings.redis.connect_timeout,
-                **tls,  # the Sentinels listen on TLS too
-            },
-        )
+        sentinel = Sentinel(_sentinel_addresses(settings), min_other_sentinels=0,
+                            sentinel_kwargs=_sentinel_options(settings))
         # A full pool waits REDIS_POOL_TIMEOUT for a connection (back-pressure), see redis_pool.
         waiting = {"connection_pool_class": BlockingSentinelConnectionPool,
                    "timeout": settings.redis.pool_timeout}
@@ -108,11 +95,8 @@ def create_clients(settings: Settings) -> RedisClients:
             )
         return RedisClients(master, replica, sentinel, settings.redis.sentinel_master)
     if settings.redis.url:
-        url = settings.redis.url
-        if tls and url.startswith("redis://"):  # REDIS_SSL=true: the same server over TLS
-            url = "rediss://" + url.removeprefix("redis://")
         client = Redis.from_url(
-            url,
+            _url(settings),
             socket_timeout=settings.redis.socket_timeout,
             socket_connect_timeout=settings.redis.connect_timeout,
             health_check_interval=15,
@@ -130,6 +114,65 @@ def create_clients(settings: Settings) -> RedisClients:
         **common,
     )
     return RedisClients(client)
+
+
+def subscriber_client(settings: Settings) -> BlockingRedis:
+    """A blocking client for the cache's invalidation subscriber thread (cache/coherence.py):
+    the same server or Sentinel service, AUTH, database, TLS and timeouts as the master client,
+    and no retries, so a dropped connection surfaces at once. Nothing connects here."""
+    no_retry = {"retry": BlockingRetry(NoBackoff(), 0)}
+    if settings.redis.sentinels:
+        sentinel = BlockingSentinel(_sentinel_addresses(settings), min_other_sentinels=0,
+                                    sentinel_kwargs=_sentinel_options(settings))
+        return sentinel.master_for(settings.redis.sentinel_master, **no_retry,
+                                   **_connection_options(settings))
+    if settings.redis.url:
+        tls = {k: v for k, v in tls_options(settings).items() if k != "ssl"}
+        return BlockingRedis.from_url(
+            _url(settings), socket_timeout=settings.redis.socket_timeout,
+            socket_connect_timeout=settings.redis.connect_timeout, health_check_interval=15,
+            **no_retry, **tls)
+    return BlockingRedis(host=settings.redis.host or "127.0.0.1", port=settings.redis.port,
+                         **no_retry, **_connection_options(settings))
+
+
+def close_subscriber_client(client: BlockingRedis) -> None:
+    """Close a subscriber_client, its Sentinel connections included."""
+    client.close()
+    manager = getattr(client.connection_pool, "sentinel_manager", None)
+    for sentinel in getattr(manager, "sentinels", ()):
+        sentinel.close()
+
+
+def _connection_options(settings: Settings) -> dict[str, Any]:
+    return {
+        "password": settings.redis.password,
+        "db": settings.redis.db,
+        "socket_timeout": settings.redis.socket_timeout,
+        "socket_connect_timeout": settings.redis.connect_timeout,
+        "health_check_interval": 15,
+        **tls_options(settings),
+    }
+
+
+def _sentinel_addresses(settings: Settings) -> list[tuple[str, int]]:
+    return [_sentinel_address(item) for item in settings.redis.sentinels]
+
+
+def _sentinel_options(settings: Settings) -> dict[str, Any]:
+    return {
+        "password": settings.redis.sentinel_password,
+        "socket_timeout": settings.redis.socket_timeout,
+        "socket_connect_timeout": settings.redis.connect_timeout,
+        **tls_options(settings),  # the Sentinels listen on TLS too
+    }
+
+
+def _url(settings: Settings) -> str:
+    url = settings.redis.url
+    if settings.redis.ssl and url.startswith("redis://"):  # the same server, over TLS
+        url = "rediss://" + url.removeprefix("redis://")
+    return url
 
 
 async def ping(clients: RedisClients, timeout: float) -> float:

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import threading
 
+import orjson
 import pytest
 
-from snaproom_gateway.cache.keys import tag_set_key
+from snaproom_gateway.cache.keys import INVALIDATION_CHANNEL, tag_set_key
+from snaproom_gateway.cache.redis_store import INVALIDATE_CHUNK
 from tests.support.cache_fixtures import wait_until
 
 pytestmark = pytest.mark.integration
@@ -145,6 +149,47 @@ async def test_l1_is_filled_on_redis_hits_and_dropped_by_invalidation_elsewhere(
     assert reader.peek_local(f"snaproom:v1:{key}") is None
     await writer.set(key, b"v2", ttl=60, tags=[tag])
     assert await reader.get(key) == b"v2"
+
+
+def channel_reader(port: int, password: str) -> tuple[subprocess.Popen, list[dict]]:
+    """redis-cli subscribed to the invalidation channel; returns it and the messages it prints,
+    gathered by a thread, once it has confirmed the subscription."""
+    cli = subprocess.Popen(["stdbuf", "-oL", "redis-cli", "-p", str(port), "-a", password,
+                            "--no-auth-warning", "SUBSCRIBE", INVALIDATION_CHANNEL],
+                           stdout=subprocess.PIPE, text=True)
+    subscribed, messages = threading.Event(), []
+
+    def read() -> None:
+        for line in cli.stdout:
+            if line.strip() == "1":
+                subscribed.set()
+            elif line.startswith("{"):
+                messages.append(orjson.loads(line))
+
+    threading.Thread(target=read, daemon=True).start()
+    assert subscribed.wait(10), "redis-cli did not subscribe"
+    return cli, messages
+
+
+async def test_a_drop_of_many_tags_goes_in_chunks_to_redis_and_every_l1(
+        make_cache, uid, stack, stack_env):
+    # One script per INVALIDATE_CHUNK tags, so a large drop never holds Redis for long.
+    writer, reader = await make_cache(), await make_cache()
+    tags = [f"many:{uid}:{i}" for i in range(INVALIDATE_CHUNK * 3 + 5)]
+    for tag in tags:
+        await writer.set(tag, b"v", ttl=60, tags=[tag])
+        assert await reader.get(tag) == b"v"  # a Redis hit: now in the reader's L1
+    cli, messages = channel_reader(stack.redis_master_port(), stack_env["REDIS_PASSWORD"])
+    try:
+        assert await writer.invalidate_tags(tags) == len(tags)
+        await wait_until(lambda: all(reader.peek_local(f"snaproom:v1:{t}") is None for t in tags))
+        assert await writer.redis.client.exists(*(f"snaproom:v1:{t}" for t in tags)) == 0
+        await wait_until(lambda: sum(len(m["tags"]) for m in messages) >= len(tags))
+    finally:
+        cli.terminate()
+        cli.wait(5)
+    assert len(messages) == 4 and all(len(m["tags"]) <= INVALIDATE_CHUNK for m in messages)
+    assert sorted(t for m in messages for t in m["tags"]) == sorted(tags)
 
 
 async def test_delete_drops_the_key_on_every_instance(make_cache, uid):

@@ -75,6 +75,8 @@ async def test_the_gateway_talks_tls_to_sentinels_and_master_and_its_entries_are
         master = tls_stack.redis_master_port(tls=True)
         assert f"127.0.0.1:{master}" in str(health)  # what the Sentinels said, over TLS
         assert session_keys(tls_stack, master), "the session entry went to the TLS master"
+        # The L1's invalidation subscriber (a blocking client in its own thread) is on too.
+        assert await app.state.runtime.cache.subscriber.wait_live(10)
 
 
 @pytest.fixture
