@@ -56,11 +56,13 @@ def build_app():
     app = create_app()
     counters = {"db_queries": 0}
     probes: dict[str, float] = {}
+    breakers_opened: dict[str, int] = {}
 
     @app.get("/bench/stats")
     async def bench_stats(cache: CacheDep, request: Request) -> dict[str, Any]:
         return {"db_queries": counters["db_queries"], "cache": await cache.stats(),
-                "probes": probes, "views": request.app.state.runtime.profile_views.written}
+                "probes": probes, "views": request.app.state.runtime.profile_views.written,
+                "breakers_opened": breakers_opened}
 
     original_lifespan = app.router.lifespan_context
 
@@ -77,6 +79,12 @@ def build_app():
             counters["db_queries"] += 1
 
         event.listen(application.state.runtime.engine.sync_engine, "before_cursor_execute", count)
+
+        async def count_opened(change: Any) -> None:  # load must not open a breaker
+            if change.new.value == "open":
+                breakers_opened[change.dependency] = breakers_opened.get(change.dependency, 0) + 1
+
+        application.state.runtime.breakers.add_listener(count_opened)
         cache = application.state.runtime.cache
         remote = cache._remote_invalidation
 
@@ -260,6 +268,88 @@ async def probe_invalidations(count: int, interval: float) -> dict[str, float]:
     return sent
 
 
+def listen_for_probes(seconds: float) -> dict[str, float]:
+    """The floor for the probe delays: a bare redis-py subscriber in its own process (no
+    gateway, no event loop) stamps when each probe tag reaches it, in the same run."""
+    import orjson
+
+    from snaproom_gateway.cache.keys import INVALIDATION_CHANNEL
+    from snaproom_gateway.core.settings import load_settings
+    from snaproom_gateway.infra import redis as redis_infra
+
+    client = redis_infra.subscriber_client(load_settings())
+    pubsub = client.pubsub()
+    pubsub.subscribe(INVALIDATION_CHANNEL)
+    seen: dict[str, float] = {}
+    stopped: list[int] = []
+    signal.signal(signal.SIGTERM, lambda signum, _frame: stopped.append(signum))
+    deadline = time.monotonic() + seconds
+    try:
+        while time.monotonic() < deadline and not stopped:
+            message = pubsub.get_message(timeout=0.5)
+            if message is None:
+                continue
+            if message["type"] == "subscribe":
+                PROBE_LISTENER_READY.touch()
+            elif message["type"] == "message":
+                now = time.time()
+                for tag in orjson.loads(message["data"]).get("tags", ()):
+                    if tag.startswith("probe:"):
+                        seen[tag] = now
+    finally:
+        pubsub.close()
+        redis_infra.close_subscriber_client(client)
+    return seen
+
+
+PROBES_SENT = Path(tempfile.gettempdir(), "cache_bench_probes.json")
+PROBES_SEEN_BARE = Path(tempfile.gettempdir(), "cache_bench_probes_bare.json")
+PROBE_LISTENER_READY = Path(tempfile.gettempdir(), "cache_bench_listener.ready")
+
+
+def start_probes(seconds: int) -> tuple[subprocess.Popen, subprocess.Popen]:
+    """The bare listener, then the prober (instance A) once the listener is subscribed."""
+    PROBE_LISTENER_READY.unlink(missing_ok=True)
+    PROBES_SEEN_BARE.unlink(missing_ok=True)
+    listener = subprocess.Popen([sys.executable, __file__, "listen", "--seconds",
+                                 str(seconds + 60)], env=os.environ.copy())
+    deadline = time.monotonic() + 30
+    while not PROBE_LISTENER_READY.exists():
+        if time.monotonic() > deadline or listener.poll() is not None:
+            raise SystemExit("the bare probe listener did not subscribe")
+        time.sleep(0.05)
+    prober = subprocess.Popen([sys.executable, __file__, "probe", "--count",
+                               str(max(50, seconds * 20)), "--interval", "0.04"],
+                              env=os.environ.copy())
+    return prober, listener
+
+
+def wait_probes(prober: subprocess.Popen, listener: subprocess.Popen, seconds: int) -> None:
+    prober.wait(timeout=seconds + 60)
+    listener.terminate()  # it writes what it saw and exits
+    listener.wait(timeout=30)
+
+
+def probe_figures(seen: dict[str, float]) -> dict[str, Any]:
+    """Delays (ms) from each probe's send to the gateway's L1 drop (`seen`, from /bench/stats),
+    to the bare listener, and what the gateway adds over the bare listener, probe by probe."""
+    sent = json.loads(PROBES_SENT.read_text())
+    bare = json.loads(PROBES_SEEN_BARE.read_text()) if PROBES_SEEN_BARE.exists() else {}
+
+    def summary(delays: list[float]) -> dict[str, Any]:
+        if not delays:
+            return {"seen": 0}
+        return {"seen": len(delays), "p50": round(percentile(delays, 50), 2),
+                "p99": round(percentile(delays, 99), 2), "max": round(max(delays), 2)}
+
+    return {"probes": len(sent),
+            **summary([(seen[tag] - t) * 1000 for tag, t in sent.items() if tag in seen]),
+            "bare_redis_py_subscriber": summary(
+                [(bare[tag] - t) * 1000 for tag, t in sent.items() if tag in bare]),
+            "added_by_gateway": summary(
+                [(seen[tag] - bare[tag]) * 1000 for tag in sent if tag in seen and tag in bare])}
+
+
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(round(q / 100 * (len(ordered) - 1))))]
@@ -305,11 +395,9 @@ def run(seconds: int, connections: int, warmup: int, calibrate_ceiling: bool,
         print(f"measured phase: {seconds} s ...", flush=True)
         before = bench_stats(port)
         cpu_before = server_cpu_seconds(server.pid)
-        prober = subprocess.Popen([sys.executable, __file__, "probe", "--count",
-                                   str(max(50, seconds * 20)), "--interval", "0.04"],
-                                  env=os.environ.copy())
+        prober, listener = start_probes(seconds)
         result = run_wrk(port, script, seconds, connections)
-        prober.wait(timeout=seconds + 60)
+        wait_probes(prober, listener, seconds)
         cpu_used = server_cpu_seconds(server.pid) - cpu_before
         after = bench_stats(port)
     finally:
@@ -382,18 +470,10 @@ def phase_figures(result: dict[str, Any], before: dict[str, Any], after: dict[st
 def report(result: dict[str, Any], before: dict[str, Any], after: dict[str, Any],
            cpu_used: float, ceiling: dict[str, Any] | None,
            start_phase: dict[str, Any] | None) -> None:
-    sent = json.loads(Path(tempfile.gettempdir(), "cache_bench_probes.json").read_text())
-    seen = after["probes"]
-    delays = [(seen[tag] - t) * 1000 for tag, t in sent.items() if tag in seen]
     figures = {
         "measured_phase": phase_figures(result, before, after, cpu_used),
         "start_phase": start_phase,
-        "invalidation_to_other_instance_ms": {
-            "probes": len(sent), "seen": len(delays),
-            "p50": round(percentile(delays, 50), 2) if delays else None,
-            "p99": round(percentile(delays, 99), 2) if delays else None,
-            "max": round(max(delays), 2) if delays else None,
-        },
+        "invalidation_to_other_instance_ms": probe_figures(after["probes"]),
         "bare_asgi_ceiling_now": ceiling and {
             "requests_per_second": ceiling["rps"],
             "requests_per_server_cpu_second": round(ceiling["requests"] / ceiling["cpu"]),
@@ -455,13 +535,17 @@ def main() -> int:
     p = sub.add_parser("probe")
     p.add_argument("--count", type=int, default=400)
     p.add_argument("--interval", type=float, default=0.04)
+    listen = sub.add_parser("listen", help="the bare subscriber that stamps probe arrivals")
+    listen.add_argument("--seconds", type=float, default=30)
     sub.add_parser("seed")
     args = parser.parse_args()
     if args.command == "serve":
         serve(args.port, args.raw)
     elif args.command == "probe":
         sent = asyncio.run(probe_invalidations(args.count, args.interval))
-        Path(tempfile.gettempdir(), "cache_bench_probes.json").write_text(json.dumps(sent))
+        PROBES_SENT.write_text(json.dumps(sent))
+    elif args.command == "listen":
+        PROBES_SEEN_BARE.write_text(json.dumps(listen_for_probes(args.seconds)))
     elif args.command == "seed":
         asyncio.run(seed())
     else:

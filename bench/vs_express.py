@@ -15,9 +15,11 @@ on core 1 while the other is paused (SIGSTOP):
   newest conversation page GET /api/messages/{peer} with the cookie of one party
   1-connection p50         the anonymous profile with one connection
 
-While the gateway serves the signed-in profiles, another instance (this process) sends cache
-invalidations through Redis and the gateway records when each arrived: the cross-instance
-delay of a profile invalidation or a session revocation (both travel on that channel).
+While the gateway serves the signed-in profiles, another instance sends cache invalidations
+through Redis and the gateway records when each reached its L1: the cross-instance delay of a
+profile invalidation or a session revocation (both travel on that channel). A bare redis-py
+subscriber in its own process records the same messages: the floor this machine sets under
+that load, and, probe by probe, what the gateway adds to it.
 Prints a table (req/s, p50, p99, errors, ratio) and each server's RSS, and writes the figures
 to bench/results/vs-express-<time>.json.
 """
@@ -304,22 +306,25 @@ def run(seconds: int, warmup: int, connections: int) -> int:
                 try:
                     print(f"{label}: {server} ...", flush=True)
                     run_wrk(port, scripts[name], warmup, conns)
-                    probe = None
+                    probes = None
                     if server == "gateway" and name == "profile, signed in":
-                        probe = start_probe(seconds)
+                        probes = cache_bench.start_probes(seconds)
                     before = cache_bench.server_cpu_seconds(process.pid)
                     result = run_wrk(port, scripts[name], seconds, conns)
                     result["server_cpu_seconds"] = round(
                         cache_bench.server_cpu_seconds(process.pid) - before, 2)
-                    if probe is not None:
-                        probe.wait(timeout=seconds + 60)
-                        figures["invalidation_to_other_instance_ms"] = probe_delays(port)
+                    if probes is not None:
+                        cache_bench.wait_probes(*probes, seconds)
+                        figures["invalidation_to_other_instance_ms"] = cache_bench.probe_figures(
+                            httpx.get(f"http://127.0.0.1:{port}/bench/stats",
+                                      timeout=10).json()["probes"])
                     figures["items"][label][server] = result
                 finally:
                     set_paused(other.pid, False)
         figures["rss_mb"] = {name: rss_mb(process.pid) for name, (process, _) in servers.items()}
-        figures["profile_views_written"] = httpx.get(
-            f"http://127.0.0.1:{gateway_port}/bench/stats", timeout=10).json().get("views")
+        stats = httpx.get(f"http://127.0.0.1:{gateway_port}/bench/stats", timeout=10).json()
+        figures["profile_views_written"] = stats.get("views")
+        figures["gateway_breakers_opened"] = stats.get("breakers_opened")
     finally:
         for process, _ in servers.values():
             process.send_signal(signal.SIGCONT)
@@ -345,24 +350,6 @@ def check_same_bytes(items: dict[str, list[tuple[str, str | None, str | None]]],
                 raise SystemExit(f"{name}: {path} differs between the servers")
 
 
-def start_probe(seconds: int) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, str(BENCH / "cache_bench.py"), "probe", "--count",
-                             str(max(50, seconds * 20)), "--interval", "0.04"],
-                            env=os.environ.copy())
-
-
-def probe_delays(port: int) -> dict[str, Any]:
-    sent = json.loads(Path(tempfile.gettempdir(), "cache_bench_probes.json").read_text())
-    seen = httpx.get(f"http://127.0.0.1:{port}/bench/stats", timeout=10).json()["probes"]
-    delays = [(seen[tag] - t) * 1000 for tag, t in sent.items() if tag in seen]
-    if not delays:
-        return {"probes": len(sent), "seen": 0}
-    return {"probes": len(sent), "seen": len(delays),
-            "p50": round(cache_bench.percentile(delays, 50), 2),
-            "p99": round(cache_bench.percentile(delays, 99), 2),
-            "max": round(max(delays), 2)}
-
-
 def report(figures: dict[str, Any]) -> None:
     lines = ["| work | gateway req/s | p50 | p99 | errors | Express req/s | p50 | p99 | errors "
              "| ratio |", "|---|---|---|---|---|---|---|---|---|---|"]
@@ -376,8 +363,13 @@ def report(figures: dict[str, Any]) -> None:
                      f"| {errors[1]} | {ratio:.2f}x |")
     print("\n".join(lines))
     print(f"RSS after the run (MB): {figures['rss_mb']}")
-    print(f"cross-instance invalidation under the signed-in load (ms): "
-          f"{figures.get('invalidation_to_other_instance_ms')}")
+    print(f"gateway breakers opened during the run: {figures.get('gateway_breakers_opened')}")
+    delays = figures.get("invalidation_to_other_instance_ms") or {}
+    bare, added = delays.get("bare_redis_py_subscriber", {}), delays.get("added_by_gateway", {})
+    print(f"cross-instance invalidation under the signed-in load: {delays.get('seen')} of "
+          f"{delays.get('probes')} probes, p50 {delays.get('p50')} ms, p99 {delays.get('p99')} "
+          f"ms; a bare redis-py subscriber: p50 {bare.get('p50')}, p99 {bare.get('p99')} ms; "
+          f"added by the gateway: p50 {added.get('p50')}, p99 {added.get('p99')} ms")
     RESULTS.mkdir(exist_ok=True)
     out = RESULTS / f"vs-express-{datetime.now(UTC).strftime('%Y%m%dT%H%M%SZ')}.json"
     out.write_text(json.dumps(figures, indent=2))
