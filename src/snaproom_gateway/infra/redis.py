@@ -2,7 +2,8 @@
 
 The clients are created once per process. redis-py's `Sentinel.master_for` builds a new pool on
 every call (redis/redis-py#3433), so it is called exactly once here, and the Sentinel's own
-connections are closed on shutdown (redis/redis-py#3201).
+connections are closed on shutdown (redis/redis-py#3201). The cache's invalidation subscriber
+reads its channel in a thread, with a blocking client of the same settings (subscriber_client).
 """
 
 from __future__ import annotations
