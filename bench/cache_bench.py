@@ -7,7 +7,9 @@ Needs the real stack (`make services-up`; the environment from `deploy/local/sta
 PostgreSQL with 10,000 seeded users, Redis through Sentinel. Measures req/s, p50/p99 (wrk),
 the cache hit ratio under a Zipf(1.1) key mix, database queries per 1,000 requests, and how
 long an invalidation takes to reach another instance's L1 (p50/p99), while under load; for a
-start phase on an empty cache (--warmup seconds) and, apart, for the measured phase after it.
+start phase on an empty cache (--warmup seconds) and, apart, for the measured phase: after
+it every user is read once and the load runs --settle seconds more (past the L1's TTL), so the
+measured phase is the steady state, not the first reads of the Zipf tail.
 
 The server is the gateway's own: `create_app()` served by `serving.run`, as `snaproom-gateway
 serve` runs it (uvicorn, uvloop, the fast-path HTTP protocol), with ACCESS_LOG=false and
@@ -361,8 +363,23 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+async def read_each_once(port: int, ids: list[int], concurrency: int = 16) -> None:
+    gate = asyncio.Semaphore(concurrency)
+    failed = 0
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
+
+        async def read(user_id: int) -> None:
+            nonlocal failed
+            async with gate:
+                failed += (await client.get(f"/api/users/{user_id}")).status_code != 200
+
+        await asyncio.gather(*(read(user_id) for user_id in ids))
+    if failed:
+        raise SystemExit(f"{failed} of {len(ids)} user reads failed")
+
+
 def run(seconds: int, connections: int, warmup: int, calibrate_ceiling: bool,
-        cold: bool) -> int:
+        cold: bool, settle: int) -> int:
     ids = asyncio.run(seed())
     script = Path(tempfile.gettempdir(), "cache_bench_zipf.lua")
     script.write_text(wrk_script(zipf_paths(ids, 200_000)))
@@ -392,6 +409,15 @@ def run(seconds: int, connections: int, warmup: int, calibrate_ceiling: bool,
             warm_result = run_wrk(port, script, warmup, connections)
             warm = phase_figures(warm_result, warm_before, bench_stats(port),
                                  server_cpu_seconds(server.pid) - warm_cpu)
+        # The Zipf tail is read for the first time long after the start phase (each such read a
+        # database query and a Redis fill, and the L1's growth brings full garbage collections):
+        # read every user once, then let the L1 settle past its TTL under the same load, so
+        # the measured phase is the steady state.
+        print(f"reading each of the {len(ids):,} users once, then {settle} s of load ...",
+              flush=True)
+        asyncio.run(read_each_once(port, ids))
+        if settle:
+            run_wrk(port, script, settle, connections)
         print(f"measured phase: {seconds} s ...", flush=True)
         before = bench_stats(port)
         cpu_before = server_cpu_seconds(server.pid)
@@ -524,6 +550,9 @@ def main() -> int:
     r.add_argument("--connections", type=int, default=64)
     r.add_argument("--warmup", type=int, default=30,
                    help="seconds of the start phase (empty L1), reported apart")
+    r.add_argument("--settle", type=int, default=40,
+                   help="seconds of load after every user was read once, before the measured "
+                        "phase (longer than the 30 s L1 TTL), unreported")
     r.add_argument("--cold", action="store_true",
                    help="invalidate every cached user first (else Redis keeps earlier fills; "
                         "the server's L1 always starts empty)")
@@ -549,7 +578,8 @@ def main() -> int:
     elif args.command == "seed":
         asyncio.run(seed())
     else:
-        return run(args.seconds, args.connections, args.warmup, not args.no_calibrate, args.cold)
+        return run(args.seconds, args.connections, args.warmup, not args.no_calibrate, args.cold,
+                   args.settle)
     return 0
 
 

@@ -4,8 +4,9 @@
 #       starts the local stack if needed (same SNAPROOM_STACK_* variables as the tests), seeds
 #       10,000 users, serves GET /api/users/{id} on one uvicorn worker pinned to core 0, loads
 #       it with wrk from core 1 under a Zipf(1.1) key mix, and prints req/s, p50/p99, hit ratio,
-#       DB queries per 1,000 requests (for a 30 s start phase on the empty cache, then for the
-#       measured 20 s) and the cross-instance invalidation delay.
+#       DB queries per 1,000 requests (for a 30 s start phase on the empty cache, then, after
+#       every user was read once and 40 s of settling load, for the measured 20 s) and the
+#       cross-instance invalidation delay next to a bare redis-py subscriber's.
 
 BENCH_CACHE_ARGS ?=
 
