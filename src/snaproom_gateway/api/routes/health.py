@@ -19,6 +19,7 @@ from snaproom_gateway.api.deps import (
     SchemaGuardDep,
     SettingsDep,
 )
+from snaproom_gateway.api.runtime import Runtime
 from snaproom_gateway.health import checks
 from snaproom_gateway.health.checks import UNHEALTHY
 
@@ -60,22 +61,24 @@ async def ready(engine: EngineDep, settings: SettingsDep, guard: SchemaGuardDep)
 @router.get("/detailed", summary="Every dependency and process metrics",
             responses=_UNHEALTHY_RESPONSE)
 async def detailed(runtime: RuntimeDep) -> JSONResponse:
-    dependencies = await checks.check_all(runtime)
-    body = checks.header(checks.overall(dependencies))
-    body["dependencies"] = dependencies
-    body["metrics"] = checks.metrics(runtime.started_at)
-    return _answer(body)
+    return _answer(await _report(runtime))
 
 
 @router.get("/full", summary="Complete system health: dependencies, metrics, components",
             responses=_UNHEALTHY_RESPONSE)
 async def full(runtime: RuntimeDep) -> JSONResponse:
+    body = await _report(runtime)
+    body["components"] = {name: probe() for name, probe in runtime.health_components.items()}
+    return _answer(body)
+
+
+async def _report(runtime: Runtime) -> dict[str, Any]:
+    """Every dependency's check and the process metrics: /detailed, and the base of /full."""
     dependencies = await checks.check_all(runtime)
     body = checks.header(checks.overall(dependencies))
     body["dependencies"] = dependencies
     body["metrics"] = checks.metrics(runtime.started_at)
-    body["components"] = {name: probe() for name, probe in runtime.health_components.items()}
-    return _answer(body)
+    return body
 
 
 def _single(name: str, body: dict[str, Any]) -> JSONResponse:
