@@ -981,8 +981,11 @@ class Stack:
             cluster_id = self._read_meta()["kafka_cluster_id"]
             # A short-lived tool: C1 only and serial GC start faster on 2 cores.
             tool = [java, "-Xmx256m", "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", *common]
-            r = subprocess.run(tool + ["kafka.tools.StorageTool", "format", "-t", cluster_id,
-                                       "-c", str(props), "--ignore-formatted"],
+            # `--cluster-id=`: a base64url id starts with "-" one time in 64, and as a separate
+            # argument the tool's parser then takes it for an option and refuses to format.
+            r = subprocess.run(tool + ["kafka.tools.StorageTool", "format",
+                                       f"--cluster-id={cluster_id}", "-c", str(props),
+                                       "--ignore-formatted"],
                                capture_output=True, text=True, cwd=str(d))
             if r.returncode != 0:
                 raise StackError(f"{name}: kafka storage format failed:\n"
